@@ -1,0 +1,44 @@
+/**
+ * Fanout's core: the {@linkcode Publisher} contract, the fan-out composite
+ * that sends each message to every destination at once with failures kept
+ * apart, the bounded queue consumer, configuration and plugin loading.
+ *
+ * @example Fan one message out to two destinations
+ * ```ts
+ * import { createMessage, FanOutPublisher, type Publisher } from "@fanout/core";
+ * import assert from "node:assert/strict";
+ *
+ * const got: string[] = [];
+ * const sink = (name: string): Publisher => ({
+ *   publish: (m) => {
+ *     got.push(`${name}:${m.id}`);
+ *     return Promise.resolve();
+ *   },
+ *   close: () => Promise.resolve(),
+ * });
+ *
+ * await using fanOut = new FanOutPublisher([
+ *   { name: "a", publisher: sink("a") },
+ *   { name: "b", publisher: sink("b") },
+ * ]);
+ * const report = await fanOut.deliver(createMessage({ id: "m1", body: {} }));
+ * assert.ok(report.ok);
+ * assert.deepEqual(got.sort(), ["a:m1", "b:m1"]);
+ * ```
+ *
+ * @module
+ */
+export * from "./src/message.ts";
+export * from "./src/publisher.ts";
+export * from "./src/errors.ts";
+export * from "./src/events.ts";
+export {
+  definePublisher,
+  isPublisherPlugin,
+  type PluginCapabilities,
+  type PluginContext,
+  type PublisherPlugin,
+  type SchemaIssue,
+  type StandardSchemaV1,
+  validateWithSchema,
+} from "./src/plugin.ts";
