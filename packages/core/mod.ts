@@ -39,6 +39,17 @@ export {
   type PluginContext,
   type PublisherPlugin,
   type SchemaIssue,
-  type StandardSchemaV1,
   validateWithSchema,
 } from "./src/plugin.ts";
+export * from "./src/standard_schema.ts";
+export * from "./src/logger.ts";
+export * from "./src/policy.ts";
+export * from "./src/batcher.ts";
+export * from "./src/fan_out.ts";
+export * from "./src/source.ts";
+export * from "./src/memory_queue.ts";
+export * from "./src/dead_letter.ts";
+export * from "./src/stats.ts";
+export * from "./src/consumer.ts";
+export * from "./src/config.ts";
+export * from "./src/loader.ts";

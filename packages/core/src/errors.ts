@@ -167,7 +167,10 @@ export class ConfigError extends Error {
     problem: string,
     options?: ErrorOptions,
   ) {
-    super(path ? `${file}: ${path}: ${problem}` : `${file}: ${problem}`, options);
+    super(
+      path ? `${file}: ${path}: ${problem}` : `${file}: ${problem}`,
+      options,
+    );
     this.name = "ConfigError";
     this.file = file;
     this.path = path;

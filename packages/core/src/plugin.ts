@@ -1,9 +1,10 @@
-import type { StandardSchemaV1 } from "@standard-schema/spec";
-import type { Logger } from "@logtape/logtape";
+import type { PluginLogger } from "./logger.ts";
+import type {
+  StandardPathSegment,
+  StandardSchemaV1,
+} from "./standard_schema.ts";
 import type { FanOutEvents } from "./events.ts";
 import type { Publisher } from "./publisher.ts";
-
-export type { StandardSchemaV1 };
 
 const PLUGIN = Symbol.for("@fanout/core/PublisherPlugin");
 
@@ -16,7 +17,7 @@ export interface PluginContext {
   /** The destination's name in the configuration, such as `db`. */
   readonly destination: string;
   /** The logger to use; its category is named after the plugin. */
-  readonly logger: Logger;
+  readonly logger: PluginLogger;
   /** Aborted when the worker shuts down. */
   readonly signal: AbortSignal;
   /** The fan-out's events, for plugins that observe delivery itself. */
@@ -180,7 +181,7 @@ export interface SchemaIssue {
  *
  * @example Validate with a hand-written schema
  * ```ts
- * import { validateWithSchema, type StandardSchemaV1 } from "@fanout/core";
+ * import { type StandardSchemaV1, validateWithSchema } from "@fanout/core";
  * import assert from "node:assert/strict";
  *
  * const positive: StandardSchemaV1<unknown, number> = {
@@ -228,7 +229,7 @@ export async function validateWithSchema<T>(
  * @returns The dotted path.
  */
 export function formatPath(
-  segments: ReadonlyArray<PropertyKey | StandardSchemaV1.PathSegment>,
+  segments: ReadonlyArray<PropertyKey | StandardPathSegment>,
 ): string {
   let out = "";
   for (const segment of segments) {

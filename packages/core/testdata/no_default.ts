@@ -1,0 +1,2 @@
+// A module for the loader's tests that exports no plugin.
+export const name = "nothing";
