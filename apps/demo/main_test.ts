@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { createSocket, type Socket } from "node:dgram";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+
+const main = join(import.meta.dirname!, "main.ts");
+const fixture = join(
+  import.meta.dirname!,
+  "../../../shared/fixtures/github-webhooks.jsonl",
+);
+const hasFixture = await Deno.stat(fixture).then(() => true, () => false);
+if (!hasFixture) {
+  // deno-lint-ignore no-console -- the skip reason must reach the person running the tests
+  console.warn(`Skipping the shared fixture replay: ${fixture} is not here`);
+}
+
+/** A UDP listener on loopback that keeps every DogStatsD line it receives. */
+async function statsdListener(): Promise<
+  { socket: Socket; port: number; lines: string[] }
+> {
+  const socket = createSocket("udp4");
+  const lines: string[] = [];
+  socket.on("message", (data) => {
+    lines.push(...data.toString("utf8").split("\n").filter((l) => l !== ""));
+  });
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return { socket, port: socket.address().port, lines };
+}
+
+/** Sums the values of one counter over the received lines. */
+function counterTotal(lines: readonly string[], name: string): number {
+  let total = 0;
+  for (const line of lines) {
+    const match = /^([^:]+):([^|]+)\|c(\|.*)?$/.exec(line);
+    if (match && match[1] === name) total += Number(match[2]);
+  }
+  return total;
+}
+
+/** Writes a configuration like the demo's, with every file in `dir`. */
+async function writeConfig(dir: string, statsdPort: number): Promise<string> {
+  const file = join(dir, "fanout.yaml");
+  await Deno.writeTextFile(
+    file,
+    `source: { capacity: 16 }
+consumer: { concurrency: 4, drainTimeoutMs: 10000 }
+deadLetters: { path: ./dead-letters.jsonl }
+publishers:
+  - name: log
+    use: "@fanout/publishers-log"
+    options: { target: file, path: ./events.log, format: json }
+  - name: db
+    use: "@fanout/publishers-db"
+    options: { url: "sqlite:./fanout.db" }
+    policy: { batchSize: 20, lingerMs: 5 }
+  - name: metrics
+    use: "@fanout/publishers-metrics"
+    options: { statsd: { host: 127.0.0.1, port: "\${TEST_STATSD_PORT}" } }
+`,
+  );
+  return file;
+}
+
+async function runDemo(
+  dir: string,
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      `--allow-write=${dir}`,
+      "--allow-env",
+      "--allow-net=127.0.0.1,localhost",
+      main,
+      ...args,
+    ],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    code: output.code,
+    stdout: decode(output.stdout),
+    stderr: decode(output.stderr),
+  };
+}
+
+function rowIds(dbFile: string): string[] {
+  const db = new DatabaseSync(dbFile);
+  try {
+    return db.prepare("SELECT id FROM fanout_messages ORDER BY id").all()
+      .map((row) => String(row.id));
+  } finally {
+    db.close();
+  }
+}
+
+/** Waits until `check` holds or a second has passed. */
+async function settle(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Replays a file twice and checks rows, counters and dead letters. */
+async function replayTwice(input: string, expected: {
+  events: number;
+  ids: readonly string[];
+  unreadable: number;
+}): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "fanout_demo_" });
+  const statsd = await statsdListener();
+  try {
+    const config = await writeConfig(dir, statsd.port);
+    const env = { TEST_STATSD_PORT: String(statsd.port) };
+
+    const first = await runDemo(
+      dir,
+      env,
+      "--config",
+      config,
+      "--input",
+      input,
+      "--quiet",
+    );
+    assert.equal(first.code, 0, first.stderr + first.stdout);
+    assert.match(
+      first.stdout,
+      new RegExp(
+        `all delivered +${expected.events} of ${expected.events} messages`,
+      ),
+    );
+    assert.deepEqual(rowIds(join(dir, "fanout.db")), [...expected.ids].sort());
+    await settle(() =>
+      counterTotal(statsd.lines, "fanout.messages") >= expected.events
+    );
+    assert.equal(
+      counterTotal(statsd.lines, "fanout.messages"),
+      expected.events,
+    );
+
+    const logLines = (await Deno.readTextFile(join(dir, "events.log")))
+      .trim().split("\n");
+    assert.equal(logLines.length, expected.events);
+
+    statsd.lines.length = 0;
+    const second = await runDemo(
+      dir,
+      env,
+      "--config",
+      config,
+      "--input",
+      input,
+      "--quiet",
+    );
+    assert.equal(second.code, 0, second.stderr + second.stdout);
+    assert.deepEqual(rowIds(join(dir, "fanout.db")), [...expected.ids].sort());
+    await settle(() =>
+      counterTotal(statsd.lines, "fanout.messages") >= expected.events
+    );
+    assert.equal(
+      counterTotal(statsd.lines, "fanout.messages"),
+      expected.events,
+    );
+
+    const letters = await Deno.readTextFile(join(dir, "dead-letters.jsonl"))
+      .catch(() => "");
+    assert.equal(
+      letters.split("\n").filter((l) => l !== "").length,
+      expected.unreadable * 2,
+    );
+  } finally {
+    statsd.socket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("demo --input stores one row per distinct id, counts every event, and adds no row on replay", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fanout_input_" });
+  try {
+    const lines: string[] = [];
+    const ids = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const id = `evt-${i % 35}`; // five ids come twice: redeliveries
+      ids.add(id);
+      lines.push(JSON.stringify({
+        id,
+        type: i % 2 ? "push" : "issues",
+        payload: { n: i, nested: { deep: [1, { k: "v|#,:" }] } },
+      }));
+    }
+    lines.push(
+      '{"type":"no_id","payload":{"big":123456789012345678901234567890}}',
+    );
+    ids.add("input.jsonl:41");
+    lines.push("{not json");
+    lines.push("[1,2,3]");
+    const input = join(dir, "input.jsonl");
+    await Deno.writeTextFile(input, lines.join("\n") + "\n");
+
+    await replayTwice(input, { events: 41, ids: [...ids], unreadable: 2 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "demo --input replays the shared GitHub webhook fixtures exactly once per id",
+  ignore: !hasFixture,
+  fn: async () => {
+    const text = await Deno.readTextFile(fixture);
+    const records = text.split("\n").filter((l) => l.trim() !== "").map((l) =>
+      JSON.parse(l) as { id: string }
+    );
+    const ids = [...new Set(records.map((r) => r.id))];
+    await replayTwice(fixture, { events: records.length, ids, unreadable: 0 });
+  },
+});
+
+Deno.test("demo with simulated events shows every event delivered to all three destinations", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fanout_sim_" });
+  const statsd = await statsdListener();
+  try {
+    const config = await writeConfig(dir, statsd.port);
+    const run = await runDemo(
+      dir,
+      { TEST_STATSD_PORT: String(statsd.port) },
+      "--config",
+      config,
+      "--count",
+      "60",
+      "--over-ms",
+      "300",
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /delivered +log 60, db 60, metrics 60/);
+    assert.match(run.stdout, /all delivered +60 of 60 messages/);
+    assert.match(run.stdout, /latency +p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    const pushLines = run.stdout.split("\n").filter((l) =>
+      /^\d\d:\d\d:\d\d\.\d{3} push /.test(l)
+    );
+    assert.equal(pushLines.length, 60);
+    const deliveredLines = run.stdout.split("\n").filter((l) =>
+      /^\d\d:\d\d:\d\d\.\d{3} +-> (log|db|metrics) /.test(l)
+    );
+    assert.equal(deliveredLines.length, 180);
+  } finally {
+    statsd.socket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("demo names the file and field of a bad configuration and exits 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fanout_bad_" });
+  try {
+    const config = join(dir, "fanout.yaml");
+    await Deno.writeTextFile(
+      config,
+      'publishers:\n  - use: "@fanout/publishers-db"\n    options: { url: 42 }\n',
+    );
+    const run = await runDemo(dir, {}, "--config", config, "--count", "1");
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /fanout\.yaml: publishers\[0\]\.options\.url: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { validateWithSchema } from "@fanout/core";
+import {
+  dbOptionsSchema,
+  isTableName,
+  parseDbUrl,
+  resolveDbOptions,
+} from "./options.ts";
+
+Deno.test("resolveDbOptions() fills in every default", () => {
+  assert.deepEqual(resolveDbOptions({}), {
+    url: "sqlite:./data/fanout.db",
+    table: "fanout_messages",
+    maxBodyBytes: 4 * 1024 * 1024,
+    poolSize: 4,
+    connectTimeoutMs: 10_000,
+    applicationName: "fanout",
+  });
+});
+
+Deno.test("resolveDbOptions() refuses a table that is not an SQL identifier", () => {
+  for (
+    const table of [
+      "fanout-messages",
+      "a.b.c",
+      'x"; DROP TABLE users; --',
+      "1table",
+      "",
+      "t".repeat(64),
+      "tab le",
+      "`t`",
+    ]
+  ) {
+    assert.throws(
+      () => resolveDbOptions({ table }),
+      (error: Error) =>
+        error instanceof TypeError &&
+        error.message.startsWith(
+          `Cannot create database publisher: option "table": table must be an SQL identifier`,
+        ),
+      table,
+    );
+  }
+  assert.equal(
+    resolveDbOptions({ table: "events.Fanout_2" }).table,
+    "events.Fanout_2",
+  );
+});
+
+Deno.test("resolveDbOptions() refuses unknown keys, bad numbers and bad URLs", () => {
+  assert.throws(() => resolveDbOptions({ tabel: "x" }), TypeError);
+  assert.throws(() => resolveDbOptions({ maxBodyBytes: 0 }), RangeError);
+  assert.throws(() => resolveDbOptions({ poolSize: 1.5 }), TypeError);
+  assert.throws(
+    () => resolveDbOptions({ url: "redis://user:hunter2@127.0.0.1/0" }),
+    (error: Error) =>
+      error instanceof TypeError && error.message.includes('option "url"') &&
+      !error.message.includes("hunter2"),
+  );
+  assert.throws(() => resolveDbOptions({ url: "sqlite:" }), /needs a path/);
+});
+
+Deno.test("dbOptionsSchema validates as a Standard Schema", async () => {
+  const ok = await validateWithSchema(dbOptionsSchema, {
+    url: "postgresql://u:p@127.0.0.1/test",
+  });
+  assert.ok(ok.ok);
+  assert.equal(ok.value.table, "fanout_messages");
+  const bad = await validateWithSchema(dbOptionsSchema, { table: "a-b" });
+  assert.ok(!bad.ok);
+  assert.equal(bad.issues[0]?.path, "table");
+});
+
+Deno.test("isTableName() allows one schema dot and nothing else", () => {
+  assert.ok(isTableName("_t"));
+  assert.ok(isTableName("public.t1"));
+  assert.ok(!isTableName("public..t1"));
+  assert.ok(!isTableName("t."));
+});
+
+Deno.test("parseDbUrl() masks the password in every form it can appear", () => {
+  const target = parseDbUrl("mysql://app:p%40ss%3Aword@127.0.0.1:3306/test");
+  assert.equal(target.kind, "mysql");
+  assert.equal(target.safeUrl, "mysql://app:***@127.0.0.1:3306/test");
+  assert.equal(
+    target.redact("raw p%40ss%3Aword decoded p@ss:word"),
+    "raw *** decoded ***",
+  );
+  assert.equal(
+    parseDbUrl("postgres://127.0.0.1/test").safeUrl,
+    "postgres://127.0.0.1/test",
+  );
+  assert.equal(parseDbUrl("sqlite::memory:").path, ":memory:");
+});

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import {
+  createMessage,
+  describeError,
+  isPermanentError,
+  type Message,
+} from "@fanout/core";
+import { PG_URL, postgresql, recordingLogger } from "./_test_support.ts";
+import { createDbPublisher } from "./db_publisher.ts";
+
+const SECRET = "Sup3r-S3cret_pw";
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Retries a write the way the fan-out does: until it lands, never for good errors. */
+async function untilStored(
+  write: () => Promise<unknown>,
+  onRetry: (error: unknown) => void,
+): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      assert.equal(isPermanentError(error), false, describeError(error));
+      if (attempt >= 50) throw error;
+      onRetry(error);
+      await delay(20);
+    }
+  }
+}
+
+Deno.test({
+  name:
+    "DbPublisher.publishBatch() stores every message exactly once while PostgreSQL connections are killed",
+  ignore: postgresql.ignore,
+  async fn() {
+    await using table = await postgresql.open();
+    const applicationName = `fanout-kill-${table.table}`;
+    await using publisher = await table.publisher({
+      applicationName,
+      poolSize: 3,
+    });
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+
+    const messages: Message[] = Array.from(
+      { length: 600 },
+      (_, i) =>
+        createMessage({ id: `kill-${i}`, body: { i, pad: "p".repeat(200) } }),
+    );
+    let retries = 0;
+    let killed = 0;
+    let done = false;
+
+    const killer = (async () => {
+      await delay(30);
+      while (!done) {
+        const rows = await admin.unsafe(
+          `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+           WHERE application_name = $1`,
+          [applicationName],
+        );
+        killed += rows.filter((row) => row.ok === true).length;
+        await delay(25);
+      }
+    })();
+
+    const lanes = [0, 1, 2].map(async (lane) => {
+      for (let i = lane * 10; i < messages.length; i += 30) {
+        const batch = messages.slice(i, i + 10);
+        if (lane === 0) {
+          for (const message of batch) {
+            await untilStored(
+              () => publisher.publish(message),
+              () => retries++,
+            );
+          }
+        } else {
+          await untilStored(async () => {
+            const result = await publisher.publishBatch(batch);
+            assert.equal(result.failures.size, 0);
+          }, () => retries++);
+        }
+      }
+    });
+    try {
+      await Promise.all(lanes);
+    } finally {
+      done = true;
+      await killer;
+    }
+
+    try {
+      assert.ok(killed > 0, "no connection was terminated");
+      const rows = await table.rows();
+      assert.equal(rows.length, messages.length);
+      assert.deepEqual(
+        rows.map((row) => row.id).sort(),
+        messages.map((m) => m.id).sort(),
+      );
+      assert.ok(retries > 0, "no write failed while connections were killed");
+    } finally {
+      await admin.end();
+    }
+  },
+});
+
+Deno.test("DbPublisher.publish() to an unreachable PostgreSQL fails with a retryable error that hides the password", async () => {
+  const logger = recordingLogger();
+  await using publisher = await createDbPublisher({
+    url: `postgres://fanout:${SECRET}@127.0.0.1:1/test`,
+    connectTimeoutMs: 2000,
+  }, { logger, destination: "pg" });
+  assert.equal(publisher.safeUrl, "postgres://fanout:***@127.0.0.1:1/test");
+
+  const message = createMessage({ id: "m1", body: { a: 1 } });
+  for (
+    const attempt of [
+      () => publisher.publish(message),
+      () => publisher.publishBatch([message]),
+    ]
+  ) {
+    const error = await attempt().then(
+      () => assert.fail("the write succeeded"),
+      (error: unknown) => error,
+    );
+    assert.ok(error instanceof Error);
+    assert.equal(isPermanentError(error), false, describeError(error));
+    assert.match(error.message, /^Cannot store message "m1" in "pg" at /);
+    assert.ok(!describeError(error).includes(SECRET), error.message);
+    assert.ok(!describeError(error.cause).includes(SECRET));
+  }
+  assert.ok(!logger.lines.join("\n").includes(SECRET));
+});
+
+Deno.test({
+  name:
+    "DbPublisher.publish() recreates its PostgreSQL table when it is dropped",
+  ignore: postgresql.ignore,
+  async fn() {
+    await using table = await postgresql.open();
+    await using publisher = await table.publisher();
+    await publisher.publish(createMessage({ id: "before", body: 1 }));
+
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`DROP TABLE "${table.table}"`);
+    } finally {
+      await admin.end();
+    }
+    const after = createMessage({ id: "after", body: 2 });
+    const error = await publisher.publish(after).catch((e: unknown) => e);
+    assert.ok(error instanceof Error);
+    assert.equal(isPermanentError(error), false);
+    await publisher.publish(after);
+    assert.deepEqual((await table.rows()).map((row) => row.id), ["after"]);
+  },
+});
+
+Deno.test({
+  name:
+    "DbPublisher.publish() stops a statement blocked on PostgreSQL when its signal aborts",
+  ignore: postgresql.ignore,
+  async fn() {
+    await using table = await postgresql.open();
+    await using publisher = await table.publisher();
+    await publisher.publish(createMessage({ id: "first", body: 1 }));
+
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      let release = () => {};
+      const released = new Promise<void>((resolve) => release = resolve);
+      let locked = () => {};
+      const isLocked = new Promise<void>((resolve) => locked = resolve);
+      const holder = admin.begin(async (tx) => {
+        await tx.unsafe(`LOCK TABLE "${table.table}" IN ACCESS EXCLUSIVE MODE`);
+        locked();
+        await released;
+      });
+      await isLocked;
+
+      const controller = new AbortController();
+      const reason = new Error("attempt timed out");
+      const blocked = publisher.publish(
+        createMessage({ id: "blocked", body: 2 }),
+        { signal: controller.signal },
+      );
+      setTimeout(() => controller.abort(reason), 100);
+      await assert.rejects(blocked, (error) => error === reason);
+      release();
+      await holder;
+
+      await publisher.publish(createMessage({ id: "blocked", body: 2 }));
+      assert.deepEqual((await table.rows()).map((row) => row.id).sort(), [
+        "blocked",
+        "first",
+      ]);
+    } finally {
+      await admin.end();
+    }
+  },
+});
