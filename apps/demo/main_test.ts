@@ -38,7 +38,7 @@ function counterTotal(lines: readonly string[], name: string): number {
 }
 
 /** Writes a configuration like the demo's, with every file in `dir`. */
-async function writeConfig(dir: string, statsdPort: number): Promise<string> {
+async function writeConfig(dir: string): Promise<string> {
   const file = join(dir, "fanout.yaml");
   await Deno.writeTextFile(
     file,
@@ -114,7 +114,7 @@ async function replayTwice(input: string, expected: {
   const dir = await Deno.makeTempDir({ prefix: "fanout_demo_" });
   const statsd = await statsdListener();
   try {
-    const config = await writeConfig(dir, statsd.port);
+    const config = await writeConfig(dir);
     const env = { TEST_STATSD_PORT: String(statsd.port) };
 
     const first = await runDemo(
@@ -225,7 +225,7 @@ Deno.test("demo with simulated events shows every event delivered to all three d
   const dir = await Deno.makeTempDir({ prefix: "fanout_sim_" });
   const statsd = await statsdListener();
   try {
-    const config = await writeConfig(dir, statsd.port);
+    const config = await writeConfig(dir);
     const run = await runDemo(
       dir,
       { TEST_STATSD_PORT: String(statsd.port) },

@@ -103,3 +103,27 @@ export function field(error: unknown, name: string): unknown {
 export function quoteTable(table: string, mark: string): string {
   return table.split(".").map((part) => `${mark}${part}${mark}`).join(".");
 }
+
+/**
+ * Raised by a backend, before sending, for a row the database is known to
+ * refuse; the publisher treats it like the database's own refusal.
+ */
+export class RowRefusedError extends Error {
+  /** Marks the error as a refusal of the data. */
+  readonly rowRefused = true;
+
+  /**
+   * Makes the error.
+   *
+   * @param message Why the row is refused.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "RowRefusedError";
+  }
+}
+
+/** Whether an error is a {@linkcode RowRefusedError}. */
+export function isRowRefused(error: unknown): boolean {
+  return field(error, "rowRefused") === true;
+}

@@ -9,7 +9,7 @@ import {
   type PublishOptions,
 } from "@fanout/core";
 import { getLogger } from "@logtape/logtape";
-import { abortable, type Backend, field } from "./_backend.ts";
+import { abortable, type Backend, field, isRowRefused } from "./_backend.ts";
 import { openMysql } from "./mysql_backend.ts";
 import {
   type DbPublisherOptions,
@@ -183,7 +183,7 @@ export class DbPublisher implements Publisher {
    */
   async publish(message: Message, options: PublishOptions = {}): Promise<void> {
     const { signal } = options;
-    this.#assertOpen(message.id);
+    this.#assertOpen(`message ${quote(message.id)}`);
     signal?.throwIfAborted();
     const row = this.#toRow(message);
     await this.#track(this.#write([row], signal));
@@ -206,7 +206,7 @@ export class DbPublisher implements Publisher {
     options: PublishOptions = {},
   ): Promise<BatchResult> {
     const { signal } = options;
-    this.#assertOpen(messages[0]?.id ?? "");
+    this.#assertOpen(`${messages.length} messages`);
     signal?.throwIfAborted();
 
     const failures = new Map<string, unknown>();
@@ -251,12 +251,10 @@ export class DbPublisher implements Publisher {
     return this.close();
   }
 
-  #assertOpen(id: string): void {
+  #assertOpen(what: string): void {
     if (this.#closing) {
       throw new ClosedError(
-        `Cannot store message ${
-          quote(id)
-        } in "${this.#destination}": the publisher is closed`,
+        `Cannot store ${what} in "${this.#destination}": the publisher is closed`,
       );
     }
   }
@@ -340,13 +338,13 @@ export class DbPublisher implements Publisher {
       : `${rows.length} messages`;
     const cause = safeCause(error, redact);
 
-    if (this.#backend.isDataError(error)) {
+    if (isRowRefused(error) || this.#backend.isDataError(error)) {
       return new PermanentError(
         `Cannot store ${what} in "${this.#destination}": ${detail}`,
         { cause },
       );
     }
-    this.#logger.debug("Cannot reach {url}: {error}", {
+    this.#logger.debug("Cannot write to {url}, will be retried: {error}", {
       url: safeUrl,
       error: detail,
     });

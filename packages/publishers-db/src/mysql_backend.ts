@@ -7,6 +7,7 @@ import {
   field,
   MAX_BYTES_PER_STATEMENT,
   quoteTable,
+  RowRefusedError,
 } from "./_backend.ts";
 import type { MessageRow } from "./rows.ts";
 
@@ -63,6 +64,7 @@ class MysqlBackend implements Backend {
   #pool: mysql.Pool;
   #table: string;
   #maxBytes = MAX_BYTES_PER_STATEMENT;
+  #maxPacket = Infinity;
 
   constructor(settings: MysqlSettings) {
     const { logger, redact } = settings;
@@ -100,6 +102,7 @@ class MysqlBackend implements Backend {
       const version = String(info[0]?.version ?? "");
       const packet = Number(info[0]?.packet ?? 0);
       if (packet > 0) {
+        this.#maxPacket = packet;
         this.#maxBytes = Math.min(MAX_BYTES_PER_STATEMENT, packet / 2);
       }
       // No-pad binary collation: ids "a" and "a " or "A" stay distinct.
@@ -124,6 +127,14 @@ class MysqlBackend implements Backend {
     rows: readonly MessageRow[],
     signal?: AbortSignal,
   ): Promise<void> {
+    // The server hangs up on a packet over max_allowed_packet instead of
+    // answering with an error, so such a row is refused before it is sent.
+    const tooLarge = rows.find((row) => row.bytes > this.#maxPacket - 1024);
+    if (tooLarge) {
+      throw new RowRefusedError(
+        `the row is about ${tooLarge.bytes} bytes, more than the server's max_allowed_packet of ${this.#maxPacket} bytes`,
+      );
+    }
     const chunks = chunkRows(rows, this.#maxBytes);
     await this.#withConnection(signal, async (connection) => {
       if (chunks.length === 1) {
@@ -177,7 +188,9 @@ class MysqlBackend implements Backend {
         connection.destroy();
       });
     } catch (error) {
-      if (field(error, "fatal") === true && !destroyed) {
+      // After some errors, such as a packet over max_allowed_packet, the
+      // server hangs up; a fresh connection is cheaper than a doubtful one.
+      if (!destroyed) {
         destroyed = true;
         connection.destroy();
       }

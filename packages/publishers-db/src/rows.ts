@@ -64,33 +64,20 @@ export function toMessageRow(
   limits: { destination: string; maxBodyBytes: number },
 ): MessageRow {
   const { destination, maxBodyBytes } = limits;
-  const refuse = (problem: string, cause?: unknown): never => {
-    throw new PermanentError(
+  const refuse = (problem: string, cause?: unknown) =>
+    new PermanentError(
       `Cannot store message ${
         quote(message.id)
       } in "${destination}": ${problem}`,
       cause === undefined ? undefined : { cause },
     );
-  };
 
-  const textProblem = (name: string, value: unknown): string | undefined => {
-    if (typeof value !== "string" || value.length === 0) {
-      return `${name} must be a non-empty string`;
-    }
-    if (!value.isWellFormed()) return `${name} holds a lone surrogate`;
-    if (value.includes("\u0000")) return `${name} holds the character U+0000`;
-    if (value.length > MAX_ID_LENGTH && codePoints(value) > MAX_ID_LENGTH) {
-      return `${name} is longer than ${MAX_ID_LENGTH} characters`;
-    }
-    return undefined;
-  };
   const idProblem = textProblem("id", message.id) ??
     textProblem("type", message.type);
-  if (idProblem) refuse(idProblem);
-
+  if (idProblem) throw refuse(idProblem);
   const time = message.producedAt;
   if (!Number.isFinite(time) || time < MIN_TIME || time > MAX_TIME) {
-    refuse(`producedAt ${time} is outside the years 1000 to 9999`);
+    throw refuse(`producedAt ${time} is outside the years 1000 to 9999`);
   }
 
   let body: string | undefined;
@@ -99,14 +86,12 @@ export function toMessageRow(
     body = JSON.stringify(message.body);
     headers = JSON.stringify(message.headers ?? {});
   } catch (error) {
-    return refuse("the body or headers cannot be serialised as JSON", error);
+    throw refuse("the body or headers cannot be serialised as JSON", error);
   }
-  if (body === undefined) refuse("the body is not a JSON value");
-  const json = body as string;
-
-  const bodyBytes = utf8Length(json);
+  if (body === undefined) throw refuse("the body is not a JSON value");
+  const bodyBytes = utf8Length(body);
   if (bodyBytes > maxBodyBytes) {
-    refuse(
+    throw refuse(
       `the body is ${formatBytes(bodyBytes)}, more than the limit of ${
         formatBytes(maxBodyBytes)
       }`,
@@ -116,11 +101,24 @@ export function toMessageRow(
   return {
     id: message.id,
     type: message.type,
-    body: json,
+    body,
     headers,
     producedAt: new Date(Math.trunc(time)).toISOString(),
     bytes: bodyBytes + utf8Length(headers) + utf8Length(message.id) + 64,
   };
+}
+
+/** Says why an id or type cannot be a key column value, if it cannot. */
+function textProblem(name: string, value: unknown): string | undefined {
+  if (typeof value !== "string" || value.length === 0) {
+    return `${name} must be a non-empty string`;
+  }
+  if (!value.isWellFormed()) return `${name} holds a lone surrogate`;
+  if (value.includes("\u0000")) return `${name} holds the character U+0000`;
+  if (value.length > MAX_ID_LENGTH && codePoints(value) > MAX_ID_LENGTH) {
+    return `${name} is longer than ${MAX_ID_LENGTH} characters`;
+  }
+  return undefined;
 }
 
 /** Counts the UTF-8 bytes of a text without encoding it. */

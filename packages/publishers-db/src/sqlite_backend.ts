@@ -74,6 +74,8 @@ class SqliteBackend implements Backend {
   }
 
   insert(rows: readonly MessageRow[], signal?: AbortSignal): Promise<void> {
+    // TODO: node:sqlite is synchronous, so a started write cannot be aborted
+    // and a large batch holds the event loop until it is committed.
     signal?.throwIfAborted();
     const statement = this.#insert ??= this.#db.prepare(
       `INSERT INTO ${quoteTable(this.#table, '"')}
