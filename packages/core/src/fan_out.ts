@@ -396,7 +396,12 @@ function makeLane(destination: Destination): Lane {
       maxDelay: Math.max(policy.backoffMs, policy.maxBackoffMs),
     }),
   });
-  const attemptTimeout = timeout(policy.timeoutMs, TimeoutStrategy.Aggressive);
+  // Aborting the signal after a successful attempt costs an exception object
+  // per call, and a publisher has nothing left running by then.
+  const attemptTimeout = timeout(policy.timeoutMs, {
+    strategy: TimeoutStrategy.Aggressive,
+    abortOnReturn: false,
+  });
   const combined = wrap(retryPolicy, attemptTimeout);
 
   return {
