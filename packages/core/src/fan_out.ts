@@ -149,6 +149,9 @@ interface Lane {
  * @since 0.1.0
  */
 export class FanOutPublisher implements Publisher {
+  // TODO: give each destination a lane with its own bounded buffer; until
+  // then a slow destination keeps the message's consumer slot busy until it
+  // succeeds or times out, which slows intake for every destination.
   #lanes: Lane[];
   #events: EventHub;
   #closing: Promise<void> | undefined;

@@ -47,6 +47,8 @@ interface Waiter<T> {
  * @since 0.1.0
  */
 export class MemoryQueue implements Source {
+  // TODO: bound the queue in bytes as well as in messages; only the message
+  // count is limited now, so very large bodies can still use much memory.
   readonly #capacity: number;
   readonly #events: EventHub | undefined;
   #items: Message[] = [];
