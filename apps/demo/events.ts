@@ -1,5 +1,6 @@
 import {
   createMessage,
+  isRawJson,
   type JsonValue,
   type Message,
   parseJson,
@@ -98,42 +99,45 @@ export type InputLine =
   | { ok: false; place: string; text: string; reason: string };
 
 /**
- * Reads a JSON lines file: one JSON object a line; its `id` field is the
- * message id (else the file name and line number, so a replay reuses it)
- * and its `type` field the message type. Blank lines are skipped.
+ * Reads a JSON lines file line by line: one JSON object a line; its `id`
+ * field is the message id (a string, or a number written as it stands), else
+ * the file name and line number, so that a replay reuses it; its `type`
+ * field is the message type. Blank lines and a leading byte order mark are
+ * skipped.
  *
  * @param path The file.
  * @returns The lines, in order, each a message or a reason.
  */
 export async function* readInput(path: string): AsyncGenerator<InputLine> {
   const name = basename(path);
-  const text = await Deno.readTextFile(path);
+  using file = await Deno.open(path);
   let lineNumber = 0;
-  for (const line of text.split("\n")) {
+  for await (const line of lines(file.readable)) {
     lineNumber++;
-    if (line.trim() === "") continue;
+    const text = lineNumber === 1 ? line.replace(/^\uFEFF/, "") : line;
+    if (text.trim() === "") continue;
     const place = `${name}:${lineNumber}`;
     let body: JsonValue;
     try {
-      body = parseJson(line);
+      body = parseJson(text);
     } catch (error) {
       yield {
         ok: false,
         place,
-        text: line,
+        text,
         reason: `invalid JSON: ${(error as Error).message}`,
       };
       continue;
     }
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      yield { ok: false, place, text: line, reason: "expected a JSON object" };
+      yield { ok: false, place, text, reason: "expected a JSON object" };
       continue;
     }
     const record = body as Record<string, JsonValue>;
     const id = typeof record.id === "string" && record.id !== ""
       ? record.id
-      : typeof record.id === "number"
-      ? String(record.id)
+      : typeof record.id === "number" || isRawJson(record.id)
+      ? JSON.stringify(record.id)
       : place;
     const type = typeof record.type === "string" && record.type !== ""
       ? record.type
@@ -143,4 +147,17 @@ export async function* readInput(path: string): AsyncGenerator<InputLine> {
       message: createMessage({ id, type, body, headers: { source: place } }),
     };
   }
+}
+
+/** Splits a byte stream into lines without holding the whole file. */
+async function* lines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    yield* parts.map((part) => part.replace(/\r$/, ""));
+  }
+  if (rest !== "") yield rest.replace(/\r$/, "");
 }

@@ -109,8 +109,26 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
 
-  const queue = new MemoryQueue({ capacity: config.source.capacity, events });
+  if (values.input) {
+    const problem = await Deno.stat(values.input).then(
+      (info) => info.isFile ? undefined : "it is not a file",
+      (error) => describeError(error),
+    );
+    if (problem) {
+      await fanOut.close().catch(() => {});
+      fail(`Cannot read input "${values.input}": ${problem}`);
+      return 2;
+    }
+  }
   const deadLetters = new JsonlDeadLetters(config.deadLetters.path);
+  try {
+    await deadLetters.open();
+  } catch (error) {
+    await fanOut.close().catch(() => {});
+    fail(`${config.file}: deadLetters.path: ${(error as Error).message}`);
+    return 2;
+  }
+  const queue = new MemoryQueue({ capacity: config.source.capacity, events });
   const report = new DemoReport(events, { quiet: values.quiet });
   const consumer = new Consumer(queue, fanOut, {
     concurrency: config.consumer.concurrency,
@@ -171,7 +189,7 @@ export async function main(args: string[]): Promise<number> {
   lifetime.abort();
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
-  report.summary(receipt, config.deadLetters.path);
+  report.summary(receipt, fanOut.destinations, config.deadLetters.path);
   return receipt.unrecorded > 0 ? 1 : 0;
 }
 

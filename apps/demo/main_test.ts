@@ -269,3 +269,90 @@ Deno.test("demo names the file and field of a bad configuration and exits 2", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("demo refuses a missing input file and an unwritable dead-letter path with exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fanout_missing_" });
+  try {
+    const config = await writeConfig(dir);
+    const env = { TEST_STATSD_PORT: "9" };
+    const missing = await runDemo(
+      dir,
+      env,
+      "--config",
+      config,
+      "--input",
+      join(dir, "absent.jsonl"),
+    );
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /Cannot read input ".*absent\.jsonl": NotFound/,
+    );
+
+    await Deno.writeTextFile(join(dir, "blocker"), "");
+    const text = await Deno.readTextFile(config);
+    await Deno.writeTextFile(
+      config,
+      text.replace("./dead-letters.jsonl", "./blocker/dead.jsonl"),
+    );
+    const unwritable = await runDemo(
+      dir,
+      env,
+      "--config",
+      config,
+      "--count",
+      "1",
+    );
+    assert.equal(unwritable.code, 2);
+    assert.match(
+      unwritable.stderr,
+      /fanout\.yaml: deadLetters\.path: Cannot open dead-letter file/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("demo prints control characters from messages escaped, and keeps large numeric ids", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fanout_escape_" });
+  const statsd = await statsdListener();
+  try {
+    const config = await writeConfig(dir);
+    const input = join(dir, "hostile.jsonl");
+    await Deno.writeTextFile(
+      input,
+      "\uFEFF" +
+        JSON.stringify({
+          id: "x\n12:00:00.000   -> db forged\u001b[31m",
+          type: "t\u001b]0;title\u0007",
+        }) + "\n" +
+        '{"id":9007199254740993,"type":"big"}\n',
+    );
+    const run = await runDemo(
+      dir,
+      { TEST_STATSD_PORT: String(statsd.port) },
+      "--config",
+      config,
+      "--input",
+      input,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(
+      !run.stdout.includes("\u0007") && !run.stdout.includes("\u001b"),
+      "raw control bytes printed",
+    );
+    assert.ok(!run.stdout.includes("\n12:00:00.000   -> db forged"));
+    assert.match(run.stdout, /push +x\\u000a12:00:00\.000/);
+    assert.match(run.stdout, /all delivered +2 of 2 messages/);
+    assert.deepEqual(
+      rowIds(join(dir, "fanout.db")).sort(),
+      [
+        "9007199254740993",
+        "x\n12:00:00.000   -> db forged\u001b[31m",
+      ].sort(),
+    );
+  } finally {
+    statsd.socket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -39,17 +39,17 @@ export class DemoReport {
       if (this.#quiet) return;
       if (event.type === "delivered") {
         print(
-          `${clock()}   -> ${
-            event.destination.padEnd(10)
-          } ${event.messageId}  ${event.durationMs.toFixed(1)} ms${
+          `${clock()}   -> ${event.destination.padEnd(10)} ${
+            printable(event.messageId)
+          }  ${event.durationMs.toFixed(1)} ms${
             event.attempts > 1 ? `, ${event.attempts} attempts` : ""
           }`,
         );
       } else if (event.type === "dead-lettered" || event.type === "dropped") {
         print(
-          `${clock()}   !! ${
-            event.destination.padEnd(10)
-          } ${event.messageId}  ${event.type}: ${String(event.error)}`,
+          `${clock()}   !! ${event.destination.padEnd(10)} ${
+            printable(event.messageId)
+          }  ${event.type}: ${printable(String(event.error))}`,
         );
       }
     });
@@ -77,7 +77,9 @@ export class DemoReport {
     this.#pushedAt.set(message.id, performance.now() - waitedMs);
     if (!this.#quiet) {
       print(
-        `${clock()} push        ${message.id}  ${message.type}${
+        `${clock()} push        ${printable(message.id)}  ${
+          printable(message.type)
+        }${
           waitedMs >= 1 ? ` (waited ${waitedMs.toFixed(1)} ms for room)` : ""
         }`,
       );
@@ -93,7 +95,9 @@ export class DemoReport {
   rejected(place: string, reason: string): void {
     this.#rejectedInput++;
     print(
-      `${clock()} !! input ${place}: ${reason} (recorded as a dead letter)`,
+      `${clock()} !! input ${printable(place)}: ${
+        printable(reason)
+      } (recorded as a dead letter)`,
     );
   }
 
@@ -117,16 +121,21 @@ export class DemoReport {
    * Prints the summary.
    *
    * @param receipt The consumer's shutdown receipt.
+   * @param names The destinations, in order.
    * @param deadLetterPath Where dead letters were written.
    */
-  summary(receipt: ShutdownReceipt, deadLetterPath: string): void {
+  summary(
+    receipt: ShutdownReceipt,
+    names: readonly string[],
+    deadLetterPath: string,
+  ): void {
     const sorted = this.#latencies.toSorted((a, b) => a - b);
     const producerMs = this.#producerEnd - this.#producerStart;
     const deliveryMs = Math.max(this.#lastSettled, this.#producerEnd) -
       this.#producerStart;
-    const destinations = Object.entries(receipt.destinations);
     const per = (field: "delivered" | "deadLettered" | "dropped" | "retried") =>
-      destinations.map(([name, c]) => `${name} ${c[field]}`).join(", ");
+      names.map((name) => `${name} ${receipt.destinations[name]?.[field] ?? 0}`)
+        .join(", ");
 
     print("");
     print("Summary");
@@ -205,4 +214,19 @@ function clock(): string {
 
 function print(line: string): void {
   console.log(line);
+}
+
+/**
+ * Makes text from a message safe to print on one terminal line: control
+ * characters, bidirectional overrides and line separators are escaped.
+ *
+ * @param text Any text.
+ * @returns The text with those characters as `\u` escapes.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex -- control characters are what this finds
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

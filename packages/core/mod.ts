@@ -44,7 +44,6 @@ export {
 export * from "./src/standard_schema.ts";
 export * from "./src/logger.ts";
 export * from "./src/policy.ts";
-export * from "./src/batcher.ts";
 export * from "./src/fan_out.ts";
 export * from "./src/source.ts";
 export * from "./src/memory_queue.ts";

@@ -1,7 +1,7 @@
 import { dirname, extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./errors.ts";
-import { type DestinationPolicy, parsePolicy } from "./policy.ts";
+import { MAX_TIMER_MS, parsePolicy, type ResolvedPolicy } from "./policy.ts";
 import { formatPath } from "./plugin.ts";
 
 /**
@@ -20,7 +20,7 @@ export interface PublisherConfig {
   /** The plugin's options, checked by the plugin's schema. */
   readonly options: unknown;
   /** The complete policy. */
-  readonly policy: Readonly<Required<DestinationPolicy>>;
+  readonly policy: ResolvedPolicy;
   /** Where the entry stands, such as `publishers[1]`, for error messages. */
   readonly path: string;
 }
@@ -44,7 +44,7 @@ export interface FanoutConfig {
   };
   /** How the consumer runs. */
   readonly consumer: {
-    /** Messages fanned out at once. */
+    /** Messages in flight at once. */
     readonly concurrency: number;
     /** How long a shutdown lets work finish. */
     readonly drainTimeoutMs: number;
@@ -74,7 +74,7 @@ export interface LoadConfigOptions {
 
 const DEFAULTS = {
   capacity: 1000,
-  concurrency: 8,
+  concurrency: 64,
   drainTimeoutMs: 10_000,
   deadLetters: "./data/dead-letters.jsonl",
 } as const;
@@ -153,7 +153,13 @@ export function parseConfig(
   options: LoadConfigOptions = {},
 ): FanoutConfig {
   const { env = (name: string) => Deno.env.get(name) } = options;
+  // Values taken from the environment, by field, so that an error about
+  // such a field never repeats them: they may be secrets.
+  const fromEnv = new Map<string, string[]>();
   const fail = (path: string, problem: string, cause?: unknown): never => {
+    for (const value of fromEnv.get(path) ?? []) {
+      problem = problem.replaceAll(JSON.stringify(value).slice(1, -1), "***");
+    }
     throw new ConfigError(
       file,
       path,
@@ -173,7 +179,7 @@ export function parseConfig(
   }
   if (raw === null || raw === undefined) fail("", "the file is empty");
 
-  const root = substitute(raw, [], env, fail);
+  const root = substitute(raw, [], env, fail, fromEnv);
   const top = asMap(root, "", fail);
   checkKeys(top, ["source", "consumer", "deadLetters", "publishers"], "", fail);
   const baseDir = dirname(resolve(file));
@@ -210,6 +216,7 @@ export function parseConfig(
     0,
     "consumer.drainTimeoutMs",
     fail,
+    MAX_TIMER_MS,
   );
 
   const deadLetters = asMap(top.deadLetters ?? {}, "deadLetters", fail);
@@ -255,8 +262,7 @@ export function parseConfig(
       ...(map.name === undefined ? {} : { name: map.name as string }),
       use: (map.use as string).trim(),
       options: map.options ?? {},
-      policy:
-        (policy as { policy: Readonly<Required<DestinationPolicy>> }).policy,
+      policy: (policy as { policy: ResolvedPolicy }).policy,
       path,
     };
   });
@@ -278,6 +284,7 @@ function substitute(
   path: PropertyKey[],
   env: (name: string) => string | undefined,
   fail: Fail,
+  fromEnv: Map<string, string[]>,
 ): unknown {
   if (typeof value === "string") {
     return value.replace(
@@ -293,7 +300,11 @@ function substitute(
         }
         const [, name, fallback] = match!;
         const found = env(name!);
-        if (found !== undefined && found !== "") return found;
+        if (found !== undefined && found !== "") {
+          const field = formatPath(path);
+          fromEnv.set(field, [...fromEnv.get(field) ?? [], found]);
+          return found;
+        }
         if (fallback !== undefined) return fallback;
         return fail(
           formatPath(path),
@@ -303,13 +314,15 @@ function substitute(
     );
   }
   if (Array.isArray(value)) {
-    return value.map((item, i) => substitute(item, [...path, i], env, fail));
+    return value.map((item, i) =>
+      substitute(item, [...path, i], env, fail, fromEnv)
+    );
   }
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(
       Object.entries(value).map((
         [key, item],
-      ) => [key, substitute(item, [...path, key], env, fail)]),
+      ) => [key, substitute(item, [...path, key], env, fail, fromEnv)]),
     );
   }
   return value;
@@ -353,17 +366,22 @@ function integer(
   min: number,
   path: string,
   fail: Fail,
+  max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (raw === undefined) return fallback;
   const value = typeof raw === "string" && raw.trim() !== ""
     ? Number(raw)
     : raw;
   if (
-    typeof value !== "number" || !Number.isSafeInteger(value) || value < min
+    typeof value !== "number" || !Number.isSafeInteger(value) || value < min ||
+    value > max
   ) {
+    const range = max === Number.MAX_SAFE_INTEGER
+      ? `of at least ${min}`
+      : `from ${min} to ${max}`;
     return fail(
       path,
-      `must be a whole number of at least ${min}, got ${JSON.stringify(raw)}`,
+      `must be a whole number ${range}, got ${JSON.stringify(raw)}`,
     );
   }
   return value;

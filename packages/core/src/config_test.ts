@@ -11,7 +11,10 @@ const testdata = join(import.meta.dirname!, "../testdata");
 const file = join(testdata, "fanout.yaml");
 const noEnv = { env: () => undefined };
 
-function configError(text: string, env = noEnv.env) {
+function configError(
+  text: string,
+  env: (name: string) => string | undefined = noEnv.env,
+) {
   try {
     parseConfig(text, file, { env });
   } catch (error) {
@@ -49,7 +52,7 @@ Deno.test("parseConfig() fills in defaults and substitutes variables", () => {
   );
 
   assert.equal(config.source.capacity, 50);
-  assert.equal(config.consumer.concurrency, 8);
+  assert.equal(config.consumer.concurrency, 64);
   assert.equal(
     config.deadLetters.path,
     join(testdata, "data/dead-letters.jsonl"),
@@ -212,5 +215,37 @@ Deno.test("loadPublishers() reports a factory that fails, and two plugins with o
   assert.match(
     twice.message,
     /publishers\[1\]\.name: "memory" is already used by publishers\[0\]/,
+  );
+});
+
+Deno.test("parseConfig() never repeats a value that came from the environment", () => {
+  const secret = "S3cr3t-Pa55word";
+  const env = (name: string) => name === "SECRET" ? secret : undefined;
+  const capacity = configError(
+    "source: { capacity: '${SECRET}' }\npublishers: [{ use: ./x.ts }]\n",
+    env,
+  );
+  assert.equal(capacity.path, "source.capacity");
+  assert.ok(!capacity.message.includes(secret), capacity.message);
+  const policy = configError(
+    "publishers:\n  - use: ./x.ts\n    policy: { timeoutMs: 'x${SECRET}' }\n",
+    env,
+  );
+  assert.equal(policy.path, "publishers[0].policy.timeoutMs");
+  assert.ok(!policy.message.includes(secret), policy.message);
+});
+
+Deno.test("parseConfig() refuses times that a timer cannot wait", () => {
+  assert.match(
+    configError(
+      "publishers:\n  - use: ./x.ts\n    policy: { timeoutMs: 2147483648 }\n",
+    ).message,
+    /policy\.timeoutMs: must be at most 2147483647, got 2147483648/,
+  );
+  assert.equal(
+    configError(
+      "consumer: { drainTimeoutMs: 3000000000 }\npublishers: [{ use: ./x.ts }]\n",
+    ).path,
+    "consumer.drainTimeoutMs",
   );
 });

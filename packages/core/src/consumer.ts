@@ -12,6 +12,7 @@ import {
   type FanOutPublisher,
 } from "./fan_out.ts";
 import type { Message } from "./message.ts";
+import { MAX_TIMER_MS } from "./policy.ts";
 import type { Delivery, Source } from "./source.ts";
 import { DeliveryCounter, type DestinationCounts } from "./stats.ts";
 
@@ -24,9 +25,11 @@ const logger = getLogger(["fanout", "core", "consumer"]);
  */
 export interface ConsumerOptions {
   /**
-   * How many messages are fanned out at once.
+   * How many messages may be in flight at once: taken from the source and
+   * not yet delivered to every required destination. Each destination's own
+   * `concurrency` and `bufferSize` bound its share.
    *
-   * @default {8}
+   * @default {64}
    */
   concurrency?: number;
   /**
@@ -158,7 +161,7 @@ export class Consumer {
     options: ConsumerOptions = {},
   ) {
     const {
-      concurrency = 8,
+      concurrency = 64,
       deadLetters = new MemoryDeadLetters(),
       drainTimeoutMs = 10_000,
       onSettled,
@@ -168,9 +171,9 @@ export class Consumer {
         `Cannot create consumer: concurrency must be a whole number of at least 1, got ${concurrency}`,
       );
     }
-    if (!(drainTimeoutMs >= 0)) {
+    if (!(drainTimeoutMs >= 0 && drainTimeoutMs <= MAX_TIMER_MS)) {
       throw new RangeError(
-        `Cannot create consumer: drainTimeoutMs must be at least 0, got ${drainTimeoutMs}`,
+        `Cannot create consumer: drainTimeoutMs must be from 0 to ${MAX_TIMER_MS}, got ${drainTimeoutMs}`,
       );
     }
 
@@ -229,7 +232,7 @@ export class Consumer {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     const drained = await Promise.race([
-      this.#loop.then(() => true),
+      this.#loop.then(() => this.#fanOut.idle()).then(() => true),
       deadline,
     ]);
     clearTimeout(timer);
@@ -238,6 +241,7 @@ export class Consumer {
         new Error(`Shutdown deadline of ${timeoutMs} ms passed`),
       );
       await this.#loop;
+      await this.#fanOut.idle();
     }
 
     const closeErrors: string[] = [];
@@ -295,6 +299,7 @@ export class Consumer {
     try {
       report = await this.#fanOut.deliver(message, {
         signal: this.#cancel.signal,
+        waitFor: "required",
       });
     } catch (error) {
       report = {
@@ -309,6 +314,7 @@ export class Consumer {
           durationMs: 0,
           error,
         }],
+        pending: [],
         durationMs: 0,
       };
     }

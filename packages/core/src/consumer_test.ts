@@ -275,3 +275,115 @@ Deno.test("Consumer emits queue depth and supports await using", async () => {
   assert.ok(depths.length > 0);
   assert.ok(depths.every((d) => d >= 0 && d <= 3));
 });
+
+Deno.test("Consumer keeps a slow best-effort destination from holding up the others", async () => {
+  const stall = gate();
+  const slow = collector(() => stall.opened);
+  const fast = collector();
+  const queue = new MemoryQueue({ capacity: 10 });
+  const consumer = new Consumer(
+    queue,
+    new FanOutPublisher([
+      {
+        name: "slow",
+        publisher: slow.publisher,
+        policy: {
+          required: false,
+          timeoutMs: 60_000,
+          concurrency: 1,
+          bufferSize: 5,
+        },
+      },
+      { name: "fast", publisher: fast.publisher },
+    ]),
+    { concurrency: 4 },
+  );
+
+  for (const m of messages(100)) await queue.push(m);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+
+  // Every message reached the fast destination while the slow one held one
+  // message, buffered five and dropped the rest.
+  assert.equal(fast.ids.length, 100);
+  const counts = consumer.stats.destinations.slow!;
+  assert.equal(counts.received, 100);
+  assert.equal(counts.dropped, 100 - 1 - 5);
+  assert.equal(counts.inFlight, 6);
+
+  stall.open();
+  const receipt = await consumer.stop();
+  assert.equal(receipt.delivered, 100);
+  assert.equal(receipt.deadLettered, 0);
+  assert.equal(receipt.destinations.slow?.delivered, 6);
+  assert.equal(receipt.destinations.slow?.inFlight, 0);
+});
+
+Deno.test("Consumer lets a fast destination run ahead of a slow required one as far as its in-flight limit", async () => {
+  const stall = gate();
+  const slow = collector(() => stall.opened);
+  const fast = collector();
+  const queue = new MemoryQueue({ capacity: 10 });
+  const consumer = new Consumer(
+    queue,
+    new FanOutPublisher([
+      {
+        name: "slow",
+        publisher: slow.publisher,
+        policy: { timeoutMs: 60_000, concurrency: 2, bufferSize: 20 },
+      },
+      { name: "fast", publisher: fast.publisher },
+    ]),
+    { concurrency: 30 },
+  );
+
+  const all = messages(60);
+  let pushed = 0;
+  const producer = (async () => {
+    for (const m of all) {
+      await queue.push(m);
+      pushed++;
+    }
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+
+  // Thirty messages are in flight: the fast destination has them all, the
+  // slow one holds two, buffers twenty and makes eight wait for room; the
+  // queue holds ten more and the producer waits.
+  assert.equal(fast.ids.length, 30);
+  assert.equal(pushed, 30 + 10);
+  assert.equal(slow.ids.length, 0);
+  assert.equal(consumer.stats.destinations.slow?.received, 30);
+
+  stall.open();
+  await producer;
+  const receipt = await consumer.stop();
+  assert.equal(receipt.delivered, 60);
+  assert.deepEqual(slow.ids.sort(), all.map((m) => m.id).sort());
+});
+
+Deno.test("Consumer dead-letters what a full required destination drops by policy", async () => {
+  const stall = gate();
+  const deadLetters = new MemoryDeadLetters();
+  const queue = new MemoryQueue({ capacity: 10 });
+  const consumer = new Consumer(
+    queue,
+    new FanOutPublisher([{
+      name: "tight",
+      publisher: collector(() => stall.opened).publisher,
+      policy: { concurrency: 1, bufferSize: 1, whenFull: "drop" },
+    }]),
+    { concurrency: 10, deadLetters },
+  );
+
+  for (const m of messages(5)) await queue.push(m);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  stall.open();
+  const receipt = await consumer.stop();
+
+  assert.equal(receipt.delivered, 2);
+  assert.equal(receipt.deadLettered, 3);
+  assert.match(
+    deadLetters.letters[0]!.reasons[0]!.error,
+    /destination "tight": its buffer of 1 messages is full/,
+  );
+});

@@ -163,6 +163,17 @@ export class JsonlDeadLetters implements DeadLetterSink {
   }
 
   /**
+   * Opens the file now, so that a path that cannot be written is found at
+   * start-up rather than at the first dead letter.
+   *
+   * @returns Resolves once the file is open.
+   * @throws {Error} Naming the path, if it cannot be opened for appending.
+   */
+  async open(): Promise<void> {
+    await (this.#file ??= this.#open());
+  }
+
+  /**
    * Appends a dead letter and syncs the file.
    *
    * @param letter The dead letter.
@@ -209,11 +220,20 @@ export class JsonlDeadLetters implements DeadLetterSink {
   }
 
   async #open(): Promise<Deno.FsFile> {
-    await Deno.mkdir(dirname(this.#path), { recursive: true });
-    return await Deno.open(this.#path, {
-      append: true,
-      create: true,
-      write: true,
-    });
+    try {
+      await Deno.mkdir(dirname(this.#path), { recursive: true });
+      return await Deno.open(this.#path, {
+        append: true,
+        create: true,
+        write: true,
+      });
+    } catch (error) {
+      // Let a later write try again, in case the cause was passing.
+      this.#file = undefined;
+      throw new Error(
+        `Cannot open dead-letter file "${this.#path}": ${describeError(error)}`,
+        { cause: error },
+      );
+    }
   }
 }

@@ -1,27 +1,15 @@
 import {
-  ExponentialBackoff,
-  handleWhen,
-  isTaskCancelledError,
-  retry,
-  timeout,
-  TimeoutStrategy,
-  wrap,
-} from "cockatiel";
-import { BatchingPublisher } from "./batcher.ts";
-import {
   describeError,
   type DestinationFailure,
   FanOutError,
-  isPermanentError,
 } from "./errors.ts";
 import { EventHub } from "./events.ts";
+import { type DestinationResult, Lane } from "./lane.ts";
 import type { Message } from "./message.ts";
 import { type DestinationPolicy, resolvePolicy } from "./policy.ts";
-import {
-  closePublisher,
-  type Publisher,
-  type PublishOptions,
-} from "./publisher.ts";
+import type { Publisher, PublishOptions } from "./publisher.ts";
+
+export type { DestinationResult };
 
 /**
  * One destination of a {@linkcode FanOutPublisher}.
@@ -68,28 +56,14 @@ export interface DeliverOptions extends PublishOptions {
    * @default {every destination}
    */
   only?: readonly string[];
-}
-
-/**
- * What happened to a message at one destination.
- *
- * @since 0.1.0
- */
-export interface DestinationResult {
-  /** The destination's name. */
-  readonly destination: string;
-  /** Whether the destination is required. */
-  readonly required: boolean;
-  /** Whether it took the message. */
-  readonly ok: boolean;
-  /** How many attempts were made. */
-  readonly attempts: number;
-  /** When the first attempt started, from `performance.now()`. */
-  readonly startedAt: number;
-  /** From the first attempt's start to the outcome. */
-  readonly durationMs: number;
-  /** The last error, when it did not take the message. */
-  readonly error?: unknown;
+  /**
+   * Resolve once every destination has an outcome (`all`), or once the
+   * required ones have (`required`): best-effort destinations then finish
+   * in their own lanes and report through events.
+   *
+   * @default {"all"}
+   */
+  waitFor?: "all" | "required";
 }
 
 /**
@@ -102,28 +76,23 @@ export interface DeliveryReport {
   readonly messageId: string;
   /** Every required destination took the message. */
   readonly ok: boolean;
-  /** One entry per destination tried, in the order they were given. */
+  /** One entry per destination with an outcome, in the order they were given. */
   readonly results: readonly DestinationResult[];
+  /** Best-effort destinations still working on the message (`waitFor: "required"`). */
+  readonly pending: readonly string[];
   /** From the start to the last destination's outcome. */
   readonly durationMs: number;
 }
 
-interface Lane {
-  readonly name: string;
-  readonly publisher: Publisher;
-  readonly policy: Readonly<Required<DestinationPolicy>>;
-  readonly execute: <T>(
-    fn: (context: { signal: AbortSignal; attempt: number }) => Promise<T>,
-    signal: AbortSignal | undefined,
-  ) => Promise<T>;
-}
-
 /**
- * Sends each message to every destination at once. A destination that
- * throws or hangs affects only itself: each attempt is cut at the
- * destination's timeout (its signal aborts), failed attempts are retried
- * with exponential backoff and jitter, and only the destination that failed
- * is retried. A `PermanentError` ends a destination's attempts at once.
+ * Sends each message to every destination at once. Each destination has
+ * its own lane: a bounded buffer, its own concurrency and batching, so a
+ * destination that throws, hangs or slows down affects only itself. Each
+ * attempt is cut at the destination's timeout (its signal aborts), failed
+ * attempts are retried with exponential backoff and jitter, and only the
+ * destination that failed is retried. A `PermanentError` ends a
+ * destination's attempts at once. When a lane's buffer is full its policy
+ * either blocks, holding the caller back, or drops the message there.
  *
  * The caller's signal stops waiting and cancels the attempts under way; it
  * cannot undo a write a destination has already made.
@@ -149,9 +118,6 @@ interface Lane {
  * @since 0.1.0
  */
 export class FanOutPublisher implements Publisher {
-  // TODO: give each destination a lane with its own bounded buffer; until
-  // then a slow destination keeps the message's consumer slot busy until it
-  // succeeds or times out, which slows intake for every destination.
   #lanes: Lane[];
   #events: EventHub;
   #closing: Promise<void> | undefined;
@@ -183,7 +149,9 @@ export class FanOutPublisher implements Publisher {
     }
 
     this.#events = events;
-    this.#lanes = destinations.map((d) => makeLane(d));
+    this.#lanes = destinations.map((d) =>
+      new Lane(d.name, d.publisher, resolvePolicy(d.policy), events)
+    );
   }
 
   /** The destinations' names, in order. */
@@ -210,7 +178,7 @@ export class FanOutPublisher implements Publisher {
     message: Message,
     options: DeliverOptions = {},
   ): Promise<DeliveryReport> {
-    const { signal, only } = options;
+    const { signal, only, waitFor = "all" } = options;
     if (this.#closing) {
       throw new Error(
         `Cannot deliver message "${message.id}": the fan-out is closed`,
@@ -219,15 +187,29 @@ export class FanOutPublisher implements Publisher {
     const lanes = only ? this.#select(only) : this.#lanes;
 
     const start = performance.now();
-    const results = await Promise.all(
-      lanes.map((lane) => this.#deliverTo(lane, message, signal)),
-    );
+    const outcomes = lanes.map((lane) => lane.submit(message, signal));
+    const awaited = waitFor === "all"
+      ? lanes.map((_, i) => i)
+      : lanes.flatMap((lane, i) => lane.policy.required ? [i] : []);
+    const settled = await Promise.all(awaited.map((i) => outcomes[i]!));
+    const waited = new Set(awaited);
     return {
       messageId: message.id,
-      ok: results.every((r) => r.ok || !r.required),
-      results,
+      ok: settled.every((r) => r.ok || !r.required),
+      results: settled,
+      pending: lanes.flatMap((lane, i) => waited.has(i) ? [] : [lane.name]),
       durationMs: performance.now() - start,
     };
+  }
+
+  /**
+   * Waits until no destination has a message buffered or in flight, such as
+   * best-effort deliveries left running by `waitFor: "required"`.
+   *
+   * @returns Resolves once every lane is idle.
+   */
+  async idle(): Promise<void> {
+    await Promise.all(this.#lanes.map((lane) => lane.idle()));
   }
 
   /**
@@ -255,7 +237,7 @@ export class FanOutPublisher implements Publisher {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const outcomes = await Promise.allSettled(
-        this.#lanes.map((lane) => closePublisher(lane.publisher)),
+        this.#lanes.map((lane) => lane.close()),
       );
       const errors = outcomes.flatMap((o, i) =>
         o.status === "rejected"
@@ -296,75 +278,6 @@ export class FanOutPublisher implements Publisher {
       return lane;
     });
   }
-
-  async #deliverTo(
-    lane: Lane,
-    message: Message,
-    signal: AbortSignal | undefined,
-  ): Promise<DestinationResult> {
-    const { name: destination, policy } = lane;
-    const messageId = message.id;
-    this.#events.emit({ type: "received", destination, messageId });
-
-    const startedAt = performance.now();
-    let attempts = 0;
-    let failedAt = 0;
-    let lastError: unknown;
-    const result = (ok: boolean, error?: unknown): DestinationResult => ({
-      destination,
-      required: policy.required,
-      ok,
-      attempts,
-      startedAt,
-      durationMs: performance.now() - startedAt,
-      ...(ok ? {} : { error }),
-    });
-
-    try {
-      signal?.throwIfAborted();
-      await lane.execute(async ({ signal: attemptSignal }) => {
-        signal?.throwIfAborted();
-        if (attempts > 0) {
-          this.#events.emit({
-            type: "retried",
-            destination,
-            messageId,
-            attempt: attempts,
-            delayMs: performance.now() - failedAt,
-            error: lastError,
-          });
-        }
-        attempts++;
-        try {
-          await lane.publisher.publish(message, { signal: attemptSignal });
-        } catch (error) {
-          lastError = error;
-          failedAt = performance.now();
-          throw error;
-        }
-      }, signal);
-    } catch (error) {
-      const reason = explain(error, lane, message, attempts, signal);
-      this.#events.emit({
-        type: policy.required ? "dead-lettered" : "dropped",
-        destination,
-        messageId,
-        attempts,
-        error: reason,
-      });
-      return result(false, reason);
-    }
-
-    const done = result(true);
-    this.#events.emit({
-      type: "delivered",
-      destination,
-      messageId,
-      attempts,
-      durationMs: done.durationMs,
-    });
-    return done;
-  }
 }
 
 /**
@@ -381,63 +294,4 @@ export function failuresOf(report: DeliveryReport): DestinationFailure[] {
       error: r.error,
       attempts: r.attempts,
     }));
-}
-
-function makeLane(destination: Destination): Lane {
-  const policy = resolvePolicy(destination.policy);
-  const publisher = policy.batchSize > 1 && destination.publisher.publishBatch
-    ? new BatchingPublisher(destination.publisher, {
-      batchSize: policy.batchSize,
-      lingerMs: policy.lingerMs,
-    })
-    : destination.publisher;
-
-  const retryPolicy = retry(handleWhen((error) => !isPermanentError(error)), {
-    maxAttempts: policy.maxAttempts - 1,
-    backoff: new ExponentialBackoff({
-      initialDelay: policy.backoffMs,
-      maxDelay: Math.max(policy.backoffMs, policy.maxBackoffMs),
-    }),
-  });
-  // Aborting the signal after a successful attempt costs an exception object
-  // per call, and a publisher has nothing left running by then.
-  const attemptTimeout = timeout(policy.timeoutMs, {
-    strategy: TimeoutStrategy.Aggressive,
-    abortOnReturn: false,
-  });
-  const combined = wrap(retryPolicy, attemptTimeout);
-
-  return {
-    name: destination.name,
-    publisher,
-    policy,
-    execute: (fn, signal) => combined.execute((context) => fn(context), signal),
-  };
-}
-
-/** Turns the error that ended a destination's attempts into one that says where and why. */
-function explain(
-  error: unknown,
-  lane: Lane,
-  message: Message,
-  attempts: number,
-  signal: AbortSignal | undefined,
-): unknown {
-  const where =
-    `Cannot deliver message "${message.id}" to destination "${lane.name}"`;
-  if (signal?.aborted) {
-    return new Error(
-      `${where}: cancelled after ${attempts} attempt(s): ${
-        describeError(signal.reason)
-      }`,
-      { cause: signal.reason },
-    );
-  }
-  if (isTaskCancelledError(error)) {
-    return new Error(
-      `${where}: attempt ${attempts} timed out after ${lane.policy.timeoutMs} ms`,
-      { cause: error },
-    );
-  }
-  return error;
 }

@@ -287,3 +287,59 @@ Deno.test("FanOutPublisher refuses duplicate names and an empty list", () => {
     RangeError,
   );
 });
+
+Deno.test("FanOutPublisher retries only the messages of a batch that failed", async () => {
+  const calls: string[][] = [];
+  let flakyFailures = 1;
+  const batching: Publisher = {
+    publish: () => Promise.reject(new Error("single path not expected")),
+    publishBatch(messages) {
+      calls.push(messages.map((m) => m.id));
+      const failures = new Map<string, unknown>();
+      for (const m of messages) {
+        if (m.id === "flaky" && flakyFailures-- > 0) {
+          failures.set(m.id, new Error("try again"));
+        }
+      }
+      return Promise.resolve({ failures });
+    },
+    close: () => Promise.resolve(),
+  };
+  await using fanOut = new FanOutPublisher([{
+    name: "db",
+    publisher: batching,
+    policy: { batchSize: 3, lingerMs: 50, backoffMs: 1 },
+  }]);
+
+  const reports = await Promise.all(
+    ["a", "flaky", "c"].map((id) =>
+      fanOut.deliver(createMessage({ id, body: {} }))
+    ),
+  );
+
+  assert.deepEqual(calls, [["a", "flaky", "c"], ["flaky"]]);
+  assert.ok(reports.every((r) => r.ok));
+  assert.equal(reports[1]?.results[0]?.attempts, 2);
+  assert.equal(reports[0]?.results[0]?.attempts, 1);
+});
+
+Deno.test("FanOutPublisher.deliver() with waitFor required does not wait for best-effort destinations", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  await using fanOut = new FanOutPublisher([
+    { name: "main", publisher: recorder().publisher },
+    {
+      name: "extra",
+      publisher: recorder(() => held).publisher,
+      policy: { required: false },
+    },
+  ]);
+
+  const report = await fanOut.deliver(message, { waitFor: "required" });
+
+  assert.ok(report.ok);
+  assert.deepEqual(report.results.map((r) => r.destination), ["main"]);
+  assert.deepEqual(report.pending, ["extra"]);
+  release();
+  await fanOut.idle();
+});

@@ -137,10 +137,19 @@ export function createMessage(init: MessageInit): Message {
  * @param text JSON text.
  * @returns The parsed value.
  * @throws {SyntaxError} If the text is not JSON.
+ * @throws {RangeError} If the text is nested too deeply to be walked and
+ * holds a run of 16 or more digits, which might be a large integer.
  * @since 0.1.0
  */
 export function parseJson(text: string): JsonValue {
-  return JSON.parse(text, keepLargeIntegers);
+  try {
+    return JSON.parse(text, keepLargeIntegers);
+  } catch (error) {
+    // The reviver recurses, so very deep JSON exhausts the stack where a
+    // plain parse does not. Fall back when nothing could be a large integer.
+    if (!(error instanceof RangeError) || /\d{16}/.test(text)) throw error;
+    return JSON.parse(text);
+  }
 }
 
 interface ReviverContext {

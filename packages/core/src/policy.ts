@@ -53,33 +53,72 @@ export interface DestinationPolicy {
    * @default {10}
    */
   lingerMs?: number;
+  /**
+   * How many calls to this destination may run at once (single messages,
+   * or batches when batching).
+   *
+   * @default {8}
+   */
+  concurrency?: number;
+  /**
+   * How many messages may wait in this destination's own buffer. The
+   * buffer is what keeps a slow destination from holding up the others.
+   *
+   * @default {1000}
+   */
+  bufferSize?: number;
+  /**
+   * What to do with a message when the buffer is full: `block` waits for
+   * room, which slows intake for every destination (backpressure);
+   * `drop` gives the message up at this destination at once, counted, and
+   * dead-lettered when the destination is required.
+   *
+   * @default {"block" when required, "drop" when best-effort}
+   */
+  whenFull?: "block" | "drop";
 }
+
+/**
+ * A policy with every field filled in.
+ *
+ * @since 0.1.0
+ */
+export type ResolvedPolicy = Readonly<Required<DestinationPolicy>>;
+
+/** The longest delay a timer takes: larger values would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * The default policy of a destination.
  *
  * @since 0.1.0
  */
-export const DEFAULT_POLICY: Readonly<Required<DestinationPolicy>> = Object
-  .freeze({
-    timeoutMs: 5000,
-    maxAttempts: 3,
-    backoffMs: 100,
-    maxBackoffMs: 5000,
-    required: true,
-    batchSize: 1,
-    lingerMs: 10,
-  });
+export const DEFAULT_POLICY: ResolvedPolicy = Object.freeze({
+  timeoutMs: 5000,
+  maxAttempts: 3,
+  backoffMs: 100,
+  maxBackoffMs: 5000,
+  required: true,
+  batchSize: 1,
+  lingerMs: 10,
+  concurrency: 8,
+  bufferSize: 1000,
+  whenFull: "block",
+});
 
 /** The fields of a policy with the kind and range each accepts. */
-const FIELDS: Record<keyof DestinationPolicy, "int+" | "int0" | "bool"> = {
-  timeoutMs: "int+",
+type Kind = "ms+" | "ms0" | "int+" | "bool" | "full";
+const FIELDS: Record<keyof DestinationPolicy, Kind> = {
+  timeoutMs: "ms+",
   maxAttempts: "int+",
-  backoffMs: "int0",
-  maxBackoffMs: "int0",
+  backoffMs: "ms0",
+  maxBackoffMs: "ms0",
   required: "bool",
   batchSize: "int+",
-  lingerMs: "int0",
+  lingerMs: "ms0",
+  concurrency: "int+",
+  bufferSize: "int+",
+  whenFull: "full",
 };
 
 /**
@@ -117,7 +156,7 @@ export interface PolicyProblem {
 export function parsePolicy(
   value: unknown,
 ):
-  | { ok: true; policy: Readonly<Required<DestinationPolicy>> }
+  | { ok: true; policy: ResolvedPolicy }
   | { ok: false; problems: readonly PolicyProblem[] } {
   if (value === undefined || value === null) {
     return { ok: true, policy: DEFAULT_POLICY };
@@ -127,7 +166,7 @@ export function parsePolicy(
   }
 
   const problems: PolicyProblem[] = [];
-  const policy: Record<string, number | boolean> = { ...DEFAULT_POLICY };
+  const policy: Record<string, unknown> = { ...DEFAULT_POLICY };
   for (const [field, raw] of Object.entries(value)) {
     const kind = FIELDS[field as keyof DestinationPolicy];
     if (!kind) {
@@ -139,18 +178,22 @@ export function parsePolicy(
       });
       continue;
     }
-    const parsed = kind === "bool" ? toBoolean(raw) : toInteger(raw, kind);
-    if (typeof parsed === "string") {
-      problems.push({ field, problem: parsed });
+    const parsed = kind === "bool"
+      ? toBoolean(raw)
+      : kind === "full"
+      ? toWhenFull(raw)
+      : toInteger(raw, kind);
+    if (typeof parsed === "object") {
+      problems.push({ field, problem: parsed.problem });
     } else {
       policy[field] = parsed;
     }
   }
   if (problems.length > 0) return { ok: false, problems };
-  return {
-    ok: true,
-    policy: Object.freeze(policy) as Readonly<Required<DestinationPolicy>>,
-  };
+  if (!("whenFull" in value)) {
+    policy.whenFull = policy.required ? "block" : "drop";
+  }
+  return { ok: true, policy: Object.freeze(policy) as ResolvedPolicy };
 }
 
 /**
@@ -171,7 +214,7 @@ export function parsePolicy(
  */
 export function resolvePolicy(
   policy: DestinationPolicy = {},
-): Readonly<Required<DestinationPolicy>> {
+): ResolvedPolicy {
   const result = parsePolicy(policy);
   if (!result.ok) {
     const text = result.problems.map((p) => `${p.field}: ${p.problem}`)
@@ -181,21 +224,35 @@ export function resolvePolicy(
   return result.policy;
 }
 
-function toInteger(raw: unknown, kind: "int+" | "int0"): number | string {
+interface Problem {
+  problem: string;
+}
+
+function toInteger(
+  raw: unknown,
+  kind: "ms+" | "ms0" | "int+",
+): number | Problem {
   const value = typeof raw === "string" && raw.trim() !== ""
     ? Number(raw)
     : raw;
-  const min = kind === "int+" ? 1 : 0;
+  const min = kind === "ms0" ? 0 : 1;
+  const max = kind === "int+" ? Number.MAX_SAFE_INTEGER : MAX_TIMER_MS;
   if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    return `must be a whole number, got ${JSON.stringify(raw)}`;
+    return { problem: `must be a whole number, got ${JSON.stringify(raw)}` };
   }
-  if (value < min) return `must be at least ${min}, got ${value}`;
+  if (value < min) return { problem: `must be at least ${min}, got ${value}` };
+  if (value > max) return { problem: `must be at most ${max}, got ${value}` };
   return value;
 }
 
-function toBoolean(raw: unknown): boolean | string {
+function toBoolean(raw: unknown): boolean | Problem {
   if (typeof raw === "boolean") return raw;
   if (raw === "true") return true;
   if (raw === "false") return false;
-  return `must be true or false, got ${JSON.stringify(raw)}`;
+  return { problem: `must be true or false, got ${JSON.stringify(raw)}` };
+}
+
+function toWhenFull(raw: unknown): "block" | "drop" | Problem {
+  if (raw === "block" || raw === "drop") return raw;
+  return { problem: `must be "block" or "drop", got ${JSON.stringify(raw)}` };
 }

@@ -73,6 +73,18 @@ export class StatsdClient implements MetricSink {
     const local = isLoopback(options.host)
       ? (ipv6 ? "::1" : "127.0.0.1")
       : (ipv6 ? "::" : "0.0.0.0");
+    // Binding without permission throws outside the callback's reach, so
+    // the permission is checked first to give a clear error.
+    const permission = await Deno.permissions.query({
+      name: "net",
+      host: ipv6 ? `[${local}]` : local,
+    });
+    if (permission.state !== "granted") {
+      socket.close();
+      throw new Error(
+        `Cannot open a UDP socket on "${local}" for StatsD at "${options.host}": the process has no network permission for "${local}" (run with --allow-net=${local})`,
+      );
+    }
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once("error", reject);
