@@ -67,7 +67,7 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "1,000 messages through MemoryQueue and Consumer (concurrency 8)",
+  name: "1,000 messages through MemoryQueue and Consumer",
   group: "consumer",
   fn: async () => {
     const queue = new MemoryQueue({ capacity: 256 });

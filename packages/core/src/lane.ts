@@ -44,7 +44,6 @@ interface Entry {
   lastError: unknown;
   failedAt: number;
   settled: boolean;
-  onAbort: (() => void) | undefined;
 }
 
 /**
@@ -68,6 +67,11 @@ export class Lane {
   #roomWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   #linger: ReturnType<typeof setTimeout> | undefined;
+  #watched = new Map<
+    AbortSignal,
+    { entries: Set<Entry>; onAbort: () => void }
+  >();
+  #locals = new WeakMap<AbortSignal, AbortSignal>();
   #closed = false;
 
   /**
@@ -148,7 +152,6 @@ export class Lane {
       lastError: undefined,
       failedAt: 0,
       settled: false,
-      onAbort: undefined,
     };
 
     if (this.#closed) {
@@ -179,16 +182,7 @@ export class Lane {
       return outcome;
     }
 
-    if (signal) {
-      entry.onAbort = () => {
-        const index = this.#buffer.indexOf(entry, this.#head);
-        if (index < 0) return;
-        this.#buffer.splice(index, 1);
-        this.#fail(entry, this.#cancelled(message, signal, 0));
-        this.#wake();
-      };
-      signal.addEventListener("abort", entry.onAbort, { once: true });
-    }
+    this.#watch(entry);
     this.#buffer.push(entry);
     this.#pump();
     return outcome;
@@ -265,11 +259,7 @@ export class Lane {
       this.#buffer = this.#buffer.slice(this.#head);
       this.#head = 0;
     }
-    for (const entry of entries) {
-      if (entry.onAbort) {
-        entry.signal?.removeEventListener("abort", entry.onAbort);
-      }
-    }
+    for (const entry of entries) this.#unwatch(entry);
     if (entries.length > 0) {
       for (const waiter of this.#roomWaiters.splice(0)) waiter();
     }
@@ -290,7 +280,7 @@ export class Lane {
           entry.failedAt = performance.now();
           throw error;
         }
-      }, signal);
+      }, this.#local(signal));
       this.#succeed(entry);
     } catch (error) {
       this.#fail(entry, this.#explain(entry, error));
@@ -349,11 +339,77 @@ export class Lane {
         if (pending.length > 0) {
           throw pending[0]!.lastError;
         }
-      }, signal);
+      }, this.#local(signal));
     } catch (error) {
       for (const entry of pending) {
         if (!entry.settled) this.#fail(entry, this.#explain(entry, error));
       }
+    }
+  }
+
+  /**
+   * Cancels a buffered message when its signal aborts. Many messages share
+   * one signal (the consumer's), so the lane listens once per signal rather
+   * than once per message.
+   */
+  #watch(entry: Entry): void {
+    const { signal } = entry;
+    if (!signal) return;
+    let watched = this.#watched.get(signal);
+    if (!watched) {
+      const entries = new Set<Entry>();
+      const onAbort = (): void => {
+        this.#watched.delete(signal);
+        this.#buffer = this.#buffer.filter((e, i) =>
+          i < this.#head || !entries.has(e)
+        );
+        for (const e of entries) {
+          this.#fail(e, this.#cancelled(e.message, signal, 0));
+        }
+        this.#wake();
+      };
+      watched = { entries, onAbort };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#watched.set(signal, watched);
+    }
+    watched.entries.add(entry);
+  }
+
+  /**
+   * A signal of this lane's own that follows the caller's. The retry and
+   * timeout policies listen on the signal of every attempt under way, and
+   * listeners on one shared signal get slower to add as they grow; a
+   * signal per lane keeps that list as short as the lane's concurrency.
+   */
+  #local(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (!signal) return undefined;
+    let local = this.#locals.get(signal);
+    if (!local) {
+      const controller = new AbortController();
+      if (signal.aborted) controller.abort(signal.reason);
+      else {
+        signal.addEventListener(
+          "abort",
+          () => controller.abort(signal.reason),
+          {
+            once: true,
+          },
+        );
+      }
+      local = controller.signal;
+      this.#locals.set(signal, local);
+    }
+    return local;
+  }
+
+  #unwatch(entry: Entry): void {
+    const { signal } = entry;
+    const watched = signal && this.#watched.get(signal);
+    if (!watched) return;
+    watched.entries.delete(entry);
+    if (watched.entries.size === 0) {
+      signal.removeEventListener("abort", watched.onAbort);
+      this.#watched.delete(signal);
     }
   }
 
