@@ -121,9 +121,11 @@ export function createMessage(init: MessageInit): Message {
 }
 
 /**
- * Parses JSON text into a message body, keeping integers beyond 2^53 exactly
- * as written: they become raw JSON values that `JSON.stringify` writes back
- * digit for digit, where a plain `JSON.parse` would round them.
+ * Parses JSON text into a message body, keeping numbers that a double cannot
+ * hold exactly as written: integers beyond 2^53, numbers with more than 15
+ * significant digits and numbers out of a double's range become raw JSON
+ * values that `JSON.stringify` writes back digit for digit, where a plain
+ * `JSON.parse` would round them or turn them into `Infinity`.
  *
  * @example Keep a large id intact
  * ```ts
@@ -167,12 +169,22 @@ function keepLargeIntegers(
   context?: ReviverContext,
 ): unknown {
   if (
-    typeof value === "number" && !Number.isSafeInteger(value) &&
-    context?.source !== undefined && /^-?\d+$/.test(context.source)
+    typeof value === "number" && context?.source !== undefined &&
+    (!Number.isFinite(value) || significantDigits(context.source) > 15)
   ) {
     return (JSON as JsonWithRaw).rawJSON(context.source);
   }
   return value;
+}
+
+/**
+ * Counts the significant digits of a JSON number: more than 15 may not
+ * survive a round trip through a double.
+ */
+function significantDigits(source: string): number {
+  const mantissa = source.replace(/^-/, "").replace(/[eE].*$/, "")
+    .replace(".", "");
+  return mantissa.replace(/^0+/, "").length;
 }
 
 /**

@@ -10,6 +10,15 @@ Deno.test("parseJson() keeps integers beyond 2^53 digit for digit", () => {
   assert.equal(body.c, "9007199254740993");
 });
 
+Deno.test("parseJson() keeps long decimals and numbers beyond a double's range as written", () => {
+  const text = '{"a":1e400,"b":12345678901234567890.5,"c":0.1,"d":-0.0025}';
+  const body = parseJson(text) as Record<string, unknown>;
+  assert.equal(JSON.stringify(body), text);
+  assert.ok(isRawJson(body.a));
+  assert.ok(isRawJson(body.b));
+  assert.equal(body.c, 0.1);
+});
+
 Deno.test("parseJson() reads JSON nested deeper than its reviver can walk", () => {
   const text = '{"a":'.repeat(5000) + "1" + "}".repeat(5000);
   assert.equal(JSON.stringify(parseJson(text)), text);

@@ -9,7 +9,8 @@ const NEWLINE = 0x0a;
  * DEL, the C1 controls (U+009B starts an escape sequence on some
  * terminals), the Unicode line separators and the bidirectional overrides.
  */
-const UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE =
+  /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /** How one message becomes one line. */
 export interface LineFormat {

@@ -83,7 +83,8 @@ Deno.test("formatLine() keeps every digit of a big integer body in both formats"
 });
 
 Deno.test("formatLine() keeps hostile strings on one line without raw control bytes", () => {
-  const hostile = "a\nb\rc\u001b[31mred\u0000\u007f\u009b2J\u2028\u202edone";
+  const hostile =
+    "a\nb\rc\u001b[31mred\u0000\u007f\u009b2J\u2028\u202e\u200f\u061c\u200b\ufeffdone";
   const message = createMessage({
     id: "id\nwith break",
     type: "type\u001b[0m",

@@ -132,7 +132,7 @@ export class FileSink implements LineSink {
       const { size } = await file.stat();
       return new FileSink(options, file, size);
     } catch (error) {
-      const reason = error instanceof Error ? error.name : "unknown error";
+      const reason = reasonOf(error);
       throw new Error(`Cannot open log file "${options.path}": ${reason}`, {
         cause: error,
       });
@@ -207,4 +207,15 @@ export class FileSink implements LineSink {
 
 function ignoreNotFound(error: unknown): void {
   if (!(error instanceof Deno.errors.NotFound)) throw error;
+}
+
+/**
+ * Names why a file operation failed: Deno's error class (`PermissionDenied`,
+ * `NotFound`), or for Node-style errors their code (`ENOTDIR`).
+ */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return "unknown error";
+  const code = (error as { code?: unknown }).code;
+  if (error.name === "Error" && typeof code === "string") return code;
+  return error.name;
 }

@@ -85,7 +85,9 @@ export function unsafeChars(text: string): string[] {
     if (
       code < 0x20 || (code >= 0x7f && code <= 0x9f) ||
       code === 0x2028 || code === 0x2029 ||
-      (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)
+      (code >= 0x202a && code <= 0x202e) ||
+      (code >= 0x2066 && code <= 0x2069) ||
+      (code >= 0x200b && code <= 0x200f) || code === 0x061c || code === 0xfeff
     ) {
       found.push(code.toString(16));
     }
