@@ -356,3 +356,57 @@ Deno.test("demo prints control characters from messages escaped, and keeps large
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`demo on ${signal} stops the producer, drains what it accepted and exits 0`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fanout_signal_" });
+    const statsd = await statsdListener();
+    try {
+      const config = await writeConfig(dir);
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-read",
+          `--allow-write=${dir}`,
+          "--allow-env",
+          "--allow-net=127.0.0.1,localhost",
+          main,
+          "--config",
+          config,
+          "--count",
+          "1000",
+          "--over-ms",
+          "10000",
+        ],
+        env: { TEST_STATSD_PORT: String(statsd.port) },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const chunks: string[] = [];
+      const reading = child.stdout.pipeThrough(new TextDecoderStream())
+        .pipeTo(
+          new WritableStream({ write: (chunk) => void chunks.push(chunk) }),
+        );
+      // Wait for the eleventh push, then interrupt.
+      for (let i = 0; i < 500 && !chunks.join("").includes("sim-00010"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      child.kill(signal);
+      const [status] = await Promise.all([child.status, reading]);
+      await child.stderr.cancel();
+      const stdout = chunks.join("");
+
+      assert.equal(status.code, 0, stdout);
+      const pushed = Number(/pushed +(\d+)/.exec(stdout)?.[1]);
+      assert.ok(pushed > 10 && pushed < 1000, `pushed ${pushed}`);
+      assert.match(
+        stdout,
+        new RegExp(`all delivered +${pushed} of ${pushed} messages`),
+      );
+      assert.equal(rowIds(join(dir, "fanout.db")).length, pushed);
+    } finally {
+      statsd.socket.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
