@@ -27,6 +27,40 @@ async function statsdListener(): Promise<
   return { socket, port: socket.address().port, lines };
 }
 
+/**
+ * Runs `fn` with a temporary directory and a DogStatsD listener, and removes
+ * both afterwards.
+ */
+async function inWorkspace(
+  prefix: string,
+  fn: (
+    dir: string,
+    statsd: Awaited<ReturnType<typeof statsdListener>>,
+  ) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  const statsd = await statsdListener();
+  try {
+    await fn(dir, statsd);
+  } finally {
+    statsd.socket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The command-line arguments that run the demo as the task does, writing only in `dir`. */
+function demoArgs(dir: string, args: readonly string[]): string[] {
+  return [
+    "run",
+    "--allow-read",
+    `--allow-write=${dir}`,
+    "--allow-env",
+    "--allow-net=127.0.0.1,localhost",
+    main,
+    ...args,
+  ];
+}
+
 /** Sums the values of one counter over the received lines. */
 function counterTotal(lines: readonly string[], name: string): number {
   let total = 0;
@@ -67,15 +101,7 @@ async function runDemo(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-env",
-      "--allow-net=127.0.0.1,localhost",
-      main,
-      ...args,
-    ],
+    args: demoArgs(dir, args),
     env,
     stdout: "piped",
     stderr: "piped",
@@ -111,9 +137,7 @@ async function replayTwice(input: string, expected: {
   ids: readonly string[];
   unreadable: number;
 }): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_demo_" });
-  const statsd = await statsdListener();
-  try {
+  await inWorkspace("fanout_demo_", async (dir, statsd) => {
     const config = await writeConfig(dir);
     const env = { TEST_STATSD_PORT: String(statsd.port) };
 
@@ -172,15 +196,11 @@ async function replayTwice(input: string, expected: {
       letters.split("\n").filter((l) => l !== "").length,
       expected.unreadable * 2,
     );
-  } finally {
-    statsd.socket.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 Deno.test("demo --input stores one row per distinct id, counts every event, and adds no row on replay", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_input_" });
-  try {
+  await inWorkspace("fanout_input_", async (dir) => {
     const lines: string[] = [];
     const ids = new Set<string>();
     for (let i = 0; i < 40; i++) {
@@ -202,9 +222,7 @@ Deno.test("demo --input stores one row per distinct id, counts every event, and 
     await Deno.writeTextFile(input, lines.join("\n") + "\n");
 
     await replayTwice(input, { events: 41, ids: [...ids], unreadable: 2 });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
@@ -222,9 +240,7 @@ Deno.test({
 });
 
 Deno.test("demo with simulated events shows every event delivered to all three destinations", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_sim_" });
-  const statsd = await statsdListener();
-  try {
+  await inWorkspace("fanout_sim_", async (dir, statsd) => {
     const config = await writeConfig(dir);
     const run = await runDemo(
       dir,
@@ -248,15 +264,11 @@ Deno.test("demo with simulated events shows every event delivered to all three d
       /^\d\d:\d\d:\d\d\.\d{3} +-> (log|db|metrics) /.test(l)
     );
     assert.equal(deliveredLines.length, 180);
-  } finally {
-    statsd.socket.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("demo names the file and field of a bad configuration and exits 2", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_bad_" });
-  try {
+  await inWorkspace("fanout_bad_", async (dir) => {
     const config = join(dir, "fanout.yaml");
     await Deno.writeTextFile(
       config,
@@ -265,14 +277,11 @@ Deno.test("demo names the file and field of a bad configuration and exits 2", as
     const run = await runDemo(dir, {}, "--config", config, "--count", "1");
     assert.equal(run.code, 2);
     assert.match(run.stderr, /fanout\.yaml: publishers\[0\]\.options\.url: /);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("demo refuses a missing input file and an unwritable dead-letter path with exit 2", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_missing_" });
-  try {
+  await inWorkspace("fanout_missing_", async (dir) => {
     const config = await writeConfig(dir);
     const env = { TEST_STATSD_PORT: "9" };
     const missing = await runDemo(
@@ -308,15 +317,11 @@ Deno.test("demo refuses a missing input file and an unwritable dead-letter path 
       unwritable.stderr,
       /fanout\.yaml: deadLetters\.path: Cannot open dead-letter file/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("demo prints control characters from messages escaped, and keeps large numeric ids", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_escape_" });
-  const statsd = await statsdListener();
-  try {
+  await inWorkspace("fanout_escape_", async (dir, statsd) => {
     const config = await writeConfig(dir);
     const input = join(dir, "hostile.jsonl");
     await Deno.writeTextFile(
@@ -351,33 +356,22 @@ Deno.test("demo prints control characters from messages escaped, and keeps large
         "x\n12:00:00.000   -> db forged\u001b[31m",
       ].sort(),
     );
-  } finally {
-    statsd.socket.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.test(`demo on ${signal} stops the producer, drains what it accepted and exits 0`, async () => {
-    const dir = await Deno.makeTempDir({ prefix: "fanout_signal_" });
-    const statsd = await statsdListener();
-    try {
+    await inWorkspace("fanout_signal_", async (dir, statsd) => {
       const config = await writeConfig(dir);
       const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-read",
-          `--allow-write=${dir}`,
-          "--allow-env",
-          "--allow-net=127.0.0.1,localhost",
-          main,
+        args: demoArgs(dir, [
           "--config",
           config,
           "--count",
           "1000",
           "--over-ms",
           "10000",
-        ],
+        ]),
         env: { TEST_STATSD_PORT: String(statsd.port) },
         stdout: "piped",
         stderr: "piped",
@@ -404,9 +398,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
         new RegExp(`all delivered +${pushed} of ${pushed} messages`),
       );
       assert.equal(rowIds(join(dir, "fanout.db")).length, pushed);
-    } finally {
-      statsd.socket.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   });
 }
