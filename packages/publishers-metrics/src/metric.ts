@@ -13,6 +13,11 @@ export interface MetricDef {
   readonly help: string;
   /** Prometheus histogram bucket bounds, sorted; empty for other kinds. */
   readonly buckets: readonly number[];
+  /**
+   * Whether the series count against the package's own budget rather than
+   * the rules' `maxSeries`, so that message contents cannot crowd them out.
+   */
+  readonly own?: boolean;
 }
 
 /** An output that takes samples. */

@@ -10,13 +10,13 @@ import {
 } from "@fanout/core";
 import { getLogger } from "@logtape/logtape";
 import type { MetricDef, MetricSink } from "./metric.ts";
+import { BUILT_IN } from "./built_in.ts";
 import {
-  DEFAULT_BUCKETS,
-  LATENCY_BUCKETS_MS,
   type MetricsOptions,
   metricsOptionsSchema,
   type ResolvedMetricsOptions,
-  type ResolvedRule,
+  ruleBuckets,
+  ruleMetricKey,
 } from "./options.ts";
 import {
   PrometheusRegistry,
@@ -25,7 +25,6 @@ import {
 } from "./prometheus.ts";
 import { type CompiledRule, compileRule, type Tags } from "./rules.ts";
 import { StatsdClient } from "./statsd.ts";
-import { sanitizePrometheusName } from "./sanitize.ts";
 
 /**
  * What {@linkcode createMetricsPublisher} needs besides its options; the
@@ -102,56 +101,6 @@ export interface MetricsPublisher extends Publisher {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function histogramDef(name: string, help: string): MetricDef {
-  return { name, kind: "timing", help, buckets: LATENCY_BUCKETS_MS };
-}
-
-function counterDef(name: string, help: string): MetricDef {
-  return { name, kind: "counter", help, buckets: [] };
-}
-
-const BUILT_IN = {
-  deliveryLatency: histogramDef(
-    "delivery_latency",
-    "Milliseconds from a message's production to its arrival here.",
-  ),
-  mappingErrors: counterDef(
-    "mapping_errors",
-    "Rule values that could not be a metric value and were not sent.",
-  ),
-  received: counterDef("received", "Messages handed to a destination."),
-  delivered: counterDef("delivered", "Messages a destination took."),
-  retried: counterDef("retried", "Failed attempts that were retried."),
-  deadLettered: counterDef(
-    "dead_lettered",
-    "Messages a required destination gave up on.",
-  ),
-  dropped: counterDef(
-    "dropped",
-    "Messages a best-effort destination gave up on.",
-  ),
-  destinationLatency: histogramDef(
-    "destination_latency",
-    "Milliseconds from a destination's first attempt to its success.",
-  ),
-  queueDepth: {
-    name: "queue_depth",
-    kind: "gauge",
-    help: "Messages waiting in the fan-out's queue.",
-    buckets: [],
-  },
-  queueCapacity: {
-    name: "queue_capacity",
-    kind: "gauge",
-    help: "The fan-out queue's capacity.",
-    buckets: [],
-  },
-  statsdSendErrors: counterDef(
-    "statsd_send_errors",
-    "StatsD datagrams that could not be sent.",
-  ),
-} as const satisfies Record<string, MetricDef>;
-
 const EVENT_COUNTERS = {
   received: BUILT_IN.received,
   delivered: BUILT_IN.delivered,
@@ -160,21 +109,19 @@ const EVENT_COUNTERS = {
   dropped: BUILT_IN.dropped,
 } as const;
 
-function ruleDefs(rules: readonly ResolvedRule[]): MetricDef[] {
-  const byName = new Map<string, MetricDef>();
-  return rules.map((rule) => {
-    const key = sanitizePrometheusName(rule.name);
-    let def = byName.get(key);
+function ruleDefs(options: ResolvedMetricsOptions): MetricDef[] {
+  const byKey = new Map<string, MetricDef>();
+  return options.rules.map((rule) => {
+    const key = ruleMetricKey(options, rule);
+    let def = byKey.get(key);
     if (!def) {
       def = {
         name: rule.name,
         kind: rule.kind,
         help: `Made by rule "${rule.name}".`,
-        buckets: rule.kind === "histogram"
-          ? [...new Set(rule.buckets ?? DEFAULT_BUCKETS)].sort((a, b) => a - b)
-          : [],
+        buckets: ruleBuckets(rule),
       };
-      byName.set(key, def);
+      byKey.set(key, def);
     }
     return def;
   });
@@ -284,7 +231,7 @@ class MetricsPublisherImpl implements MetricsPublisher {
 
   constructor(options: ResolvedMetricsOptions, outputs: Outputs) {
     const { statsd, registry, server, events, logger } = outputs;
-    const defs = ruleDefs(options.rules);
+    const defs = ruleDefs(options);
     this.#rules = options.rules.map((rule, index) => ({
       compiled: compileRule(rule),
       def: defs[index]!,

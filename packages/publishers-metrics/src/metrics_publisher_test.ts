@@ -449,3 +449,307 @@ Deno.test("createMetricsPublisher() fails clearly when the Prometheus port is ta
     },
   );
 });
+
+/**
+ * Checks what Prometheus checks when it parses a scrape: each family is
+ * declared once, each sample belongs to one declared family, no sample name
+ * repeats a label combination and no line repeats a label name.
+ */
+function assertValidExposition(text: string): void {
+  const types = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const line of text.split("\n")) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) {
+      assert.ok(!types.has(type[1]!), `family "${type[1]}" is declared twice`);
+      types.set(type[1]!, type[2]!);
+      continue;
+    }
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    const series = line.slice(0, space);
+    assert.ok(!seen.has(series), `sample "${series}" appears twice`);
+    seen.add(series);
+    const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(series)![0];
+    const owners = [...types].filter(([family, kind]) =>
+      family === name ||
+      (kind === "histogram" &&
+        ["_bucket", "_sum", "_count"].some((end) => family + end === name))
+    );
+    assert.equal(
+      owners.length,
+      1,
+      `sample "${name}" has ${owners.length} families`,
+    );
+    const labels = [...series.matchAll(/[{,]([a-zA-Z_][a-zA-Z0-9_]*)="/g)]
+      .map((match) => match[1]!);
+    assert.equal(
+      new Set(labels).size,
+      labels.length,
+      `labels repeat in ${line}`,
+    );
+  }
+}
+
+Deno.test("createMetricsPublisher() refuses rule tags that become the same label or tag key", async () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ "a.b": "type", a_b: "body.x" }, /rules\[0\]\.tags\.a_b: .*"a_b"/],
+    [{ __x: "type", _x: "body.x" }, /rules\[0\]\.tags\._x: .*"_x"/],
+    [{ "a:b": "type", a_b: "body.x" }, /rules\[0\]\.tags\.a_b: .*"a_b"/],
+  ];
+  for (const [tags, message] of cases) {
+    await assert.rejects(
+      createMetricsPublisher({
+        prometheus: { port: 0 },
+        rules: [{ name: "msgs", kind: "counter", tags }],
+      }),
+      { name: "TypeError", message },
+    );
+  }
+  // A StatsD tag key keeps the dot, so only a colon clashes there.
+  await assert.rejects(
+    createMetricsPublisher({
+      statsd: { port: 8125 },
+      rules: [{
+        name: "msgs",
+        kind: "counter",
+        tags: { "a:b": "type", a_b: "body.x" },
+      }],
+    }),
+    { name: "TypeError", message: /rules\[0\]\.tags\.a_b: .*StatsD tag "a_b"/ },
+  );
+  await assert.rejects(
+    createMetricsPublisher({
+      statsd: { port: 8125, tags: { "env:x": "a", env_x: "b" } },
+    }),
+    { name: "TypeError", message: /statsd\.tags\.env_x: .*"env_x"/ },
+  );
+  await assert.rejects(
+    createMetricsPublisher({
+      statsd: { port: 8125, tags: { "env:x": "a" } },
+      rules: [{ name: "msgs", kind: "counter", tags: { env_x: "type" } }],
+    }),
+    {
+      name: "TypeError",
+      message: /rules\[0\]\.tags\.env_x: .*global tag "env:x"/,
+    },
+  );
+  await assert.rejects(
+    createMetricsPublisher({
+      statsd: { port: 8125, tags: { destination: "a" } },
+    }),
+    { name: "TypeError", message: /statsd\.tags\.destination: .*itself/ },
+  );
+
+  // Tags that stay apart give a scrape Prometheus accepts.
+  await using listener = await UdpListener.open();
+  await using metrics = await createMetricsPublisher({
+    statsd: { port: listener.port, tags: { env: "test" } },
+    prometheus: { port: 0 },
+    rules: [{
+      name: "msgs",
+      kind: "counter",
+      tags: { "a.b": "type", _y: "body.x", env: "body.env" },
+    }],
+  });
+  await metrics.publish(
+    createMessage({ type: "t", body: { x: "x", env: "prod" } }),
+  );
+  const { text } = await scrape(metrics.prometheusPort);
+  assertValidExposition(text);
+  assert.match(text, /^fanout_msgs_total\{_y="x",a_b="t",env="prod"\} 1$/m);
+  const lines = await listener.waitFor((lines) =>
+    lines.some((line) => line.startsWith("fanout.msgs:"))
+  );
+  assert.ok(
+    lines.includes("fanout.msgs:1|c|#env:prod,a.b:t,_y:x"),
+    lines.join("\n"),
+  );
+});
+
+Deno.test("createMetricsPublisher() refuses rules whose exposed names collide with other families", async () => {
+  const cases: [unknown[], RegExp][] = [
+    [
+      [{ name: "x", kind: "counter" }, {
+        name: "x_total",
+        kind: "gauge",
+        value: "body.n",
+      }],
+      /rules\[1\]\.name: "x_total" .*"fanout_x_total".*rule "x"/,
+    ],
+    [
+      [{ name: "received_total", kind: "counter" }],
+      /rules\[0\]\.name: "received_total" .*"fanout_received_total".*itself/,
+    ],
+    [
+      [{ name: "h", kind: "histogram", value: "body.n" }, {
+        name: "h_count",
+        kind: "gauge",
+        value: "body.n",
+      }],
+      /rules\[1\]\.name: "h_count" .*"fanout_h_count".*rule "h"/,
+    ],
+    [
+      [{ name: "delivery_latency_bucket", kind: "gauge", value: "body.n" }],
+      /rules\[0\]\.name: .*"fanout_delivery_latency_bucket".*itself/,
+    ],
+    [
+      [{ name: "series_dropped_total", kind: "gauge", value: "body.n" }],
+      /rules\[0\]\.name: .*"fanout_series_dropped_total".*itself/,
+    ],
+  ];
+  for (const [rules, message] of cases) {
+    await assert.rejects(
+      createMetricsPublisher({
+        prometheus: { port: 0 },
+        rules: rules as never,
+      }),
+      { name: "TypeError", message },
+    );
+  }
+  // StatsD keeps the dot, so "a.b" and "a_b" are two metrics there but one
+  // name in Prometheus.
+  await assert.rejects(
+    createMetricsPublisher({
+      statsd: { port: 8125 },
+      prometheus: { port: 0 },
+      rules: [{ name: "a.b", kind: "counter" }, {
+        name: "a_b",
+        kind: "counter",
+      }],
+    }),
+    { name: "TypeError", message: /rules\[1\]\.name: .*"fanout_a_b_total"/ },
+  );
+  await assert.rejects(
+    createMetricsPublisher({
+      statsd: { port: 8125 },
+      rules: [{ name: "a:b", kind: "counter" }, {
+        name: "a_b",
+        kind: "gauge",
+        value: "body.n",
+      }],
+    }),
+    { name: "TypeError", message: /rules\[1\]\.name: .*StatsD.*"fanout\.a_b"/ },
+  );
+
+  // Rules of one name and shape still share a family, and the scrape of
+  // names that are close but apart is valid.
+  await using metrics = await createMetricsPublisher({
+    prometheus: { port: 0 },
+    rules: [
+      { name: "x", kind: "counter", tags: { type: "type" } },
+      { name: "x", kind: "counter", match: { type: "b" } },
+      { name: "h", kind: "histogram", value: "body.n" },
+      { name: "h_total", kind: "gauge", value: "body.n" },
+      { name: "received_count", kind: "gauge", value: "body.n" },
+    ],
+  });
+  await metrics.publishBatch([
+    createMessage({ type: "a", body: { n: 1 } }),
+    createMessage({ type: "b", body: { n: 2 } }),
+  ]);
+  const { text } = await scrape(metrics.prometheusPort);
+  assertValidExposition(text);
+  const series = samples(text);
+  assert.equal(series.get('fanout_x_total{type="a"}'), 1);
+  assert.equal(series.get('fanout_x_total{type="b"}'), 1);
+  assert.equal(series.get("fanout_x_total"), 1);
+  assert.equal(series.get("fanout_h_count"), 2);
+  assert.equal(series.get("fanout_h_total"), 2);
+});
+
+Deno.test("createMetricsPublisher() keeps the package's own series when rules reach maxSeries", async () => {
+  await using listener = await UdpListener.open();
+  const hub = new EventHub();
+  const maxSeries = 20;
+  await using metrics = await createMetricsPublisher({
+    statsd: { port: listener.port, flushIntervalMs: 0 },
+    prometheus: { port: 0, maxSeries },
+    rules: [
+      { name: "hits", kind: "counter", tags: { user: "body.user" } },
+      {
+        name: "amount",
+        kind: "gauge",
+        value: "body.amount",
+        match: { type: "pay" },
+      },
+      {
+        name: "big",
+        kind: "counter",
+        tags: { note: "body.note" },
+        match: { type: "big" },
+      },
+    ],
+  }, { events: hub });
+
+  for (let i = 0; i < 500; i++) {
+    await metrics.publish(
+      createMessage({ type: "t", body: { user: `user-${i}` } }),
+    );
+  }
+  hub.emit({
+    type: "received",
+    destination: "late-destination",
+    messageId: "m",
+  });
+  hub.emit({
+    type: "retried",
+    destination: "late-destination",
+    messageId: "m",
+    attempt: 1,
+    delayMs: 1,
+    error: new Error("down"),
+  });
+  hub.emit({
+    type: "delivered",
+    destination: "late-destination",
+    messageId: "m",
+    attempts: 2,
+    durationMs: 3,
+  });
+  hub.emit({
+    type: "dead-lettered",
+    destination: "late-destination",
+    messageId: "n",
+    attempts: 1,
+    error: new Error("refused"),
+  });
+  hub.emit({
+    type: "dropped",
+    destination: "late-destination",
+    messageId: "o",
+    attempts: 1,
+    error: new Error("slow"),
+  });
+  hub.emit({ type: "queue-depth", depth: 3, capacity: 50 });
+  await metrics.publish(createMessage({ type: "pay", body: {} }));
+  await metrics.publish(
+    createMessage({ type: "big", body: { note: "x".repeat(70_000) } }),
+  );
+  const deadline = Date.now() + 3000;
+  while (metrics.statsdSendErrors === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.equal(metrics.statsdSendErrors, 1);
+
+  const { text } = await scrape(metrics.prometheusPort);
+  assertValidExposition(text);
+  const series = samples(text);
+  const ruleSeries = [...series.keys()].filter((key) =>
+    key.startsWith("fanout_hits_total{") ||
+    key.startsWith("fanout_delivery_latency_count{")
+  );
+  assert.equal(ruleSeries.length, maxSeries);
+  assert.ok(series.get("fanout_series_dropped_total")! >= 500 - maxSeries);
+  const late = '{destination="late-destination"}';
+  assert.equal(series.get(`fanout_received_total${late}`), 1);
+  assert.equal(series.get(`fanout_retried_total${late}`), 1);
+  assert.equal(series.get(`fanout_delivered_total${late}`), 1);
+  assert.equal(series.get(`fanout_dead_lettered_total${late}`), 1);
+  assert.equal(series.get(`fanout_dropped_total${late}`), 1);
+  assert.equal(series.get(`fanout_destination_latency_count${late}`), 1);
+  assert.equal(series.get("fanout_queue_depth"), 3);
+  assert.equal(series.get("fanout_queue_capacity"), 50);
+  assert.equal(series.get('fanout_mapping_errors_total{rule="amount"}'), 1);
+  assert.equal(series.get("fanout_statsd_send_errors_total"), 1);
+});

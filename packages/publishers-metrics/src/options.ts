@@ -1,7 +1,15 @@
 import { z } from "zod";
+import { BUILT_IN, BUILT_IN_TAGS, PROMETHEUS_ONLY } from "./built_in.ts";
+import type { MetricDef, SeriesKind } from "./metric.ts";
+import {
+  prometheusExposedNames,
+  prometheusFamilyName,
+  statsdMetricName,
+} from "./names.ts";
 import {
   sanitizePrometheusLabelName,
   sanitizePrometheusName,
+  sanitizeStatsdTagKey,
 } from "./sanitize.ts";
 
 /**
@@ -29,7 +37,10 @@ export interface StatsdOptions {
    */
   prefix?: string;
   /**
-   * Tags added to every line, in the DogStatsD `|#key:value` form.
+   * Tags added to every line, in the DogStatsD `|#key:value` form. A rule's
+   * tag of the same name wins. Keys that become the same key once cleaned,
+   * and `type`, `rule` or `destination` (the package's own tags), are
+   * refused.
    *
    * @default {{}}
    */
@@ -82,8 +93,11 @@ export interface PrometheusOptions {
    */
   prefix?: string;
   /**
-   * The most series kept; a new label combination beyond it is not
-   * recorded and is counted in `series_dropped_total`.
+   * The most series kept for rules and the delivery latency; a new label
+   * combination beyond it is not recorded and is counted in
+   * `series_dropped_total`. The package's own series (fan-out events per
+   * destination, queue, mapping and send errors) have a separate budget of
+   * 1000 and are never crowded out by these.
    *
    * @default {10000}
    */
@@ -120,7 +134,10 @@ export type MetricKind = "counter" | "gauge" | "histogram";
  * @since 0.1.0
  */
 export interface MetricRule {
-  /** The metric's name, without prefix. */
+  /**
+   * The metric's name, without prefix. Refused when a name it exposes (with
+   * `_total`, `_bucket`, `_sum` or `_count`) belongs to another metric.
+   */
   name: string;
   /** A counter adds, a gauge sets, a histogram observes. */
   kind: MetricKind;
@@ -140,7 +157,9 @@ export interface MetricRule {
   /**
    * Tag (label) name to the path its value is read from, such as
    * `{ repo: "body.repository.full_name", type: "type" }`. A tag whose
-   * field is missing, null or an object is left out.
+   * field is missing, null or an object is left out. Two names that become
+   * the same Prometheus label name or StatsD tag key once cleaned are
+   * refused.
    *
    * @default {{}}
    */
@@ -195,40 +214,10 @@ export const DEFAULT_BUCKETS: readonly number[] = [
   10,
 ];
 
-/** Histogram buckets, in milliseconds, for the latencies the package measures. */
-export const LATENCY_BUCKETS_MS: readonly number[] = [
-  1,
-  2.5,
-  5,
-  10,
-  25,
-  50,
-  100,
-  250,
-  500,
-  1000,
-  2500,
-  5000,
-  10000,
-  30000,
-  60000,
-];
-
 /** Names the package records itself, which rules may not take. */
-export const RESERVED_NAMES: ReadonlySet<string> = new Set([
-  "delivery_latency",
-  "mapping_errors",
-  "received",
-  "delivered",
-  "retried",
-  "dead_lettered",
-  "dropped",
-  "destination_latency",
-  "queue_depth",
-  "queue_capacity",
-  "statsd_send_errors",
-  "series_dropped",
-]);
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(
+  Object.values(BUILT_IN).map((def) => def.name),
+);
 
 const VALUE_PATH = /^body(\.[^.]+)*$/;
 const TAG_PATH = /^(type|body(\.[^.]+)*|headers\..+)$/;
@@ -339,6 +328,7 @@ export const metricsOptionsSchema = z.strictObject({
     });
   }
   const seen = new Map<string, { kind: string; buckets: string }>();
+  const refused = new Set<number>();
   options.rules.forEach((rule, index) => {
     const name = sanitizePrometheusName(rule.name);
     const shape = { kind: rule.kind, buckets: String(rule.buckets ?? "") };
@@ -353,10 +343,185 @@ export const metricsOptionsSchema = z.strictObject({
         message:
           `"${rule.name}" is already a ${earlier.kind} with other settings`,
       });
+      refused.add(index);
     }
     seen.set(name, earlier ?? shape);
   });
+  checkTagKeys(options, ctx);
+  checkExposedNames(options, refused, ctx);
 });
+
+/** What the cross-field checks read of the options. */
+interface CheckedOptions {
+  statsd?: { prefix: string; tags: Record<string, string> } | undefined;
+  prometheus?: { prefix: string } | undefined;
+  rules: {
+    name: string;
+    kind: MetricKind;
+    tags: Record<string, string>;
+    buckets?: number[] | undefined;
+  }[];
+}
+
+type Issues = z.RefinementCtx;
+
+/**
+ * Refuses tag names that become the same Prometheus label name or StatsD
+ * tag key once sanitised, within a rule, among the global StatsD tags,
+ * between a rule and a global tag of another spelling, and between a
+ * global tag and the tags the package puts on its own metrics.
+ */
+function checkTagKeys(options: CheckedOptions, ctx: Issues): void {
+  const globalKeys = new Map<string, string>();
+  for (const key of Object.keys(options.statsd?.tags ?? {})) {
+    const clean = sanitizeStatsdTagKey(key);
+    const other = globalKeys.get(clean);
+    if (other !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["statsd", "tags", key],
+        message:
+          `"${key}" and "${other}" both become the StatsD tag "${clean}"`,
+      });
+    } else if (BUILT_IN_TAGS.has(clean)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["statsd", "tags", key],
+        message:
+          `"${key}" becomes the StatsD tag "${clean}", which this package sets itself on its own metrics`,
+      });
+    } else {
+      globalKeys.set(clean, key);
+    }
+  }
+  options.rules.forEach((rule, index) => {
+    const labels = new Map<string, string>();
+    const statsdKeys = new Map<string, string>();
+    for (const key of Object.keys(rule.tags)) {
+      const problem = (() => {
+        if (options.prometheus) {
+          const label = sanitizePrometheusLabelName(key);
+          const other = labels.get(label);
+          if (other !== undefined) {
+            return `"${key}" and "${other}" both become the Prometheus label "${label}"`;
+          }
+          labels.set(label, key);
+        }
+        if (options.statsd) {
+          const clean = sanitizeStatsdTagKey(key);
+          const other = statsdKeys.get(clean);
+          if (other !== undefined) {
+            return `"${key}" and "${other}" both become the StatsD tag "${clean}"`;
+          }
+          statsdKeys.set(clean, key);
+          const global = globalKeys.get(clean);
+          if (global !== undefined && global !== key) {
+            return `"${key}" becomes the StatsD tag "${clean}", as the global tag "${global}" does; name it "${global}" to override that tag`;
+          }
+        }
+        return undefined;
+      })();
+      if (problem !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", index, "tags", key],
+          message: problem,
+        });
+      }
+    }
+  });
+}
+
+/**
+ * Says which rules make one metric: those with the same exposed names,
+ * kind and buckets. Rules with the same key share a metric; rules with
+ * different keys never share an exposed name once the options are valid.
+ *
+ * @param options The validated options.
+ * @param rule One of their rules.
+ * @returns A text that is equal for rules that share a metric.
+ */
+export function ruleMetricKey(
+  options: Pick<CheckedOptions, "statsd" | "prometheus">,
+  rule: Pick<CheckedOptions["rules"][number], "name" | "kind" | "buckets">,
+): string {
+  return JSON.stringify([
+    options.prometheus &&
+    prometheusFamilyName(options.prometheus.prefix, rule.name, rule.kind),
+    options.statsd && statsdMetricName(options.statsd.prefix, rule.name),
+    rule.kind,
+    ruleBuckets(rule),
+  ]);
+}
+
+/**
+ * The histogram buckets a rule uses, sorted and without repeats.
+ *
+ * @param rule The rule.
+ * @returns Its bounds, or none for a counter or gauge.
+ */
+export function ruleBuckets(
+  rule: Pick<CheckedOptions["rules"][number], "kind" | "buckets">,
+): number[] {
+  return rule.kind === "histogram"
+    ? [...new Set(rule.buckets ?? DEFAULT_BUCKETS)].sort((a, b) => a - b)
+    : [];
+}
+
+/**
+ * Refuses a rule whose exposed names (the Prometheus family and histogram
+ * sample names, the StatsD name) are already taken by a built-in metric or
+ * by a rule that makes a different metric.
+ */
+function checkExposedNames(
+  options: CheckedOptions,
+  refused: ReadonlySet<number>,
+  ctx: Issues,
+): void {
+  const owners = new Map<string, { key: string; rule?: string }>();
+  const exposed = (name: string, kind: SeriesKind, statsd: boolean) => [
+    ...(options.prometheus
+      ? prometheusExposedNames(options.prometheus.prefix, name, kind).map(
+        (sample) => ["Prometheus", sample] as const,
+      )
+      : []),
+    ...(options.statsd && statsd
+      ? [["StatsD", statsdMetricName(options.statsd.prefix, name)] as const]
+      : []),
+  ];
+  for (const def of Object.values(BUILT_IN) as MetricDef[]) {
+    for (const [output, name] of exposed(def.name, def.kind, true)) {
+      if (output === "StatsD" && PROMETHEUS_ONLY.has(def)) continue;
+      owners.set(`${output} ${name}`, { key: `built-in ${def.name}` });
+    }
+  }
+  options.rules.forEach((rule, index) => {
+    if (
+      refused.has(index) ||
+      RESERVED_NAMES.has(sanitizePrometheusName(rule.name))
+    ) return;
+    const key = ruleMetricKey(options, rule);
+    const names = exposed(rule.name, rule.kind, true);
+    for (const [output, name] of names) {
+      const owner = owners.get(`${output} ${name}`);
+      if (owner === undefined || owner.key === key) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: ["rules", index, "name"],
+        message: owner.rule === undefined
+          ? `"${rule.name}" would be exposed as the ${output} name "${name}", which is a metric this package records itself`
+          : `"${rule.name}" would be exposed as the ${output} name "${name}", as ${owner.rule} is`,
+      });
+      return;
+    }
+    for (const [output, name] of names) {
+      owners.set(`${output} ${name}`, {
+        key,
+        rule: `rule "${rule.name}" (rules[${index}])`,
+      });
+    }
+  });
+}
 
 /** The options after validation, every default filled in. */
 export type ResolvedMetricsOptions = z.output<typeof metricsOptionsSchema>;

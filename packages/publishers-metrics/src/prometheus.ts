@@ -2,12 +2,28 @@ import type { PluginLogger as Logger } from "@fanout/core";
 import type { MetricDef, MetricSink } from "./metric.ts";
 import type { ResolvedPrometheusOptions } from "./options.ts";
 import type { Tags } from "./rules.ts";
+import { BUILT_IN } from "./built_in.ts";
+import { prometheusFamilyName } from "./names.ts";
 import {
   escapePrometheusLabelValue,
   formatNumber,
   sanitizePrometheusLabelName,
-  sanitizePrometheusName,
 } from "./sanitize.ts";
+
+/**
+ * The most series the package's own metrics (fan-out events per
+ * destination, queue, mapping and send errors) keep, apart from the rules'
+ * `maxSeries`, so that message contents never crowd them out.
+ */
+export const OWN_SERIES_LIMIT = 1000;
+
+/** How many series one budget holds and may hold. */
+interface Budget {
+  readonly name: string;
+  readonly limit: number;
+  used: number;
+  warned: boolean;
+}
 
 interface Series {
   /** Rendered `{a="b"}` part, or the empty string. */
@@ -30,25 +46,37 @@ interface Family {
 /** Keeps series in memory and writes them in the text exposition format. */
 export class PrometheusRegistry implements MetricSink {
   #prefix: string;
-  #maxSeries: number;
   #logger: Logger;
   #families = new Map<MetricDef, Family>();
-  #seriesCount = 0;
+  #ruleSeries: Budget;
+  #ownSeries: Budget = {
+    name: "own series",
+    limit: OWN_SERIES_LIMIT,
+    used: 0,
+    warned: false,
+  };
   #seriesDropped = 0;
   #collectors: (() => void)[] = [];
 
   /**
    * Makes an empty registry.
    *
-   * @param options The prefix and series limit.
-   * @param logger Told the first time the series limit is reached.
+   * @param options The prefix and the series limit of rules and of the
+   * delivery latency; the package's own series have a separate limit,
+   * {@linkcode OWN_SERIES_LIMIT}.
+   * @param logger Told the first time each series limit is reached.
    */
   constructor(
     options: Pick<ResolvedPrometheusOptions, "prefix" | "maxSeries">,
     logger: Logger,
   ) {
     this.#prefix = options.prefix;
-    this.#maxSeries = options.maxSeries;
+    this.#ruleSeries = {
+      name: "maxSeries",
+      limit: options.maxSeries,
+      used: 0,
+      warned: false,
+    };
     this.#logger = logger;
   }
 
@@ -60,11 +88,13 @@ export class PrometheusRegistry implements MetricSink {
     const key = JSON.stringify(labelPairs);
     let series = family.series.get(key);
     if (!series) {
-      if (this.#seriesCount >= this.#maxSeries) {
-        if (this.#seriesDropped === 0) {
+      const budget = def.own ? this.#ownSeries : this.#ruleSeries;
+      if (budget.used >= budget.limit) {
+        if (!budget.warned) {
+          budget.warned = true;
           this.#logger.warn(
-            "Cannot add series to {metric}: the limit of {maxSeries} series is reached",
-            { metric: family.name, maxSeries: this.#maxSeries },
+            "Cannot add series to {metric}: the limit of {limit} series ({budget}) is reached",
+            { metric: family.name, limit: budget.limit, budget: budget.name },
           );
         }
         this.#seriesDropped++;
@@ -78,7 +108,7 @@ export class PrometheusRegistry implements MetricSink {
         count: 0,
       };
       family.series.set(key, series);
-      this.#seriesCount++;
+      budget.used++;
     }
 
     if (family.type === "counter") {
@@ -128,11 +158,14 @@ export class PrometheusRegistry implements MetricSink {
         out.push(`${family.name}_count${series.labels} ${series.count}`);
       }
     }
-    const dropped = sanitizePrometheusName(
-      `${this.#prefix}series_dropped_total`,
+    const { seriesDropped } = BUILT_IN;
+    const dropped = prometheusFamilyName(
+      this.#prefix,
+      seriesDropped.name,
+      seriesDropped.kind,
     );
     out.push(
-      `# HELP ${dropped} Samples not recorded because the series limit was reached.`,
+      `# HELP ${dropped} ${escapeHelp(seriesDropped.help)}`,
       `# TYPE ${dropped} counter`,
       `${dropped} ${this.#seriesDropped}`,
     );
@@ -151,8 +184,7 @@ export class PrometheusRegistry implements MetricSink {
   #family(def: MetricDef): Family {
     let family = this.#families.get(def);
     if (family) return family;
-    let name = sanitizePrometheusName(this.#prefix + def.name);
-    if (def.kind === "counter" && !name.endsWith("_total")) name += "_total";
+    const name = prometheusFamilyName(this.#prefix, def.name, def.kind);
     const histogram = def.kind === "histogram" || def.kind === "timing";
     family = {
       name,

@@ -1,7 +1,11 @@
 import { getLogger } from "@logtape/logtape";
 import assert from "node:assert/strict";
 import type { MetricDef } from "./metric.ts";
-import { PrometheusRegistry, servePrometheus } from "./prometheus.ts";
+import {
+  OWN_SERIES_LIMIT,
+  PrometheusRegistry,
+  servePrometheus,
+} from "./prometheus.ts";
 
 const logger = getLogger(["test"]);
 
@@ -73,4 +77,34 @@ Deno.test("servePrometheus() answers only GET and HEAD on its path", async () =>
   } finally {
     await server.close();
   }
+});
+
+Deno.test("PrometheusRegistry keeps its own series in a budget apart from maxSeries", () => {
+  const registry = new PrometheusRegistry({ prefix: "", maxSeries: 1 }, logger);
+  const rule: MetricDef = {
+    name: "hits",
+    kind: "counter",
+    help: "",
+    buckets: [],
+  };
+  const own: MetricDef = { ...rule, name: "received", own: true };
+
+  for (const user of ["a", "b", "c"]) registry.record(rule, 1, { user });
+  for (let i = 0; i < OWN_SERIES_LIMIT + 2; i++) {
+    registry.record(own, 1, { destination: `d${i}` });
+  }
+
+  const text = registry.render();
+  assert.match(text, /^hits_total\{user="a"\} 1$/m);
+  assert.doesNotMatch(text, /user="b"/);
+  assert.match(text, /^received_total\{destination="d0"\} 1$/m);
+  assert.match(
+    text,
+    new RegExp(
+      `^received_total\\{destination="d${OWN_SERIES_LIMIT - 1}"\\} 1$`,
+      "m",
+    ),
+  );
+  assert.doesNotMatch(text, new RegExp(`destination="d${OWN_SERIES_LIMIT}"`));
+  assert.match(text, /^series_dropped_total 4$/m);
 });

@@ -3,10 +3,10 @@ import { Buffer } from "node:buffer";
 import type { PluginLogger as Logger } from "@fanout/core";
 import type { MetricDef, MetricSink } from "./metric.ts";
 import type { ResolvedStatsdOptions } from "./options.ts";
+import { statsdMetricName } from "./names.ts";
 import type { Tags } from "./rules.ts";
 import {
   formatNumber,
-  sanitizeStatsdName,
   sanitizeStatsdTagKey,
   sanitizeStatsdTagValue,
 } from "./sanitize.ts";
@@ -160,7 +160,7 @@ export class StatsdClient implements MetricSink {
   #name(def: MetricDef): string {
     let name = this.#names.get(def);
     if (name === undefined) {
-      name = sanitizeStatsdName(this.#options.prefix + def.name);
+      name = statsdMetricName(this.#options.prefix, def.name);
       this.#names.set(def, name);
     }
     return name;
