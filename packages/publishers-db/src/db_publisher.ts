@@ -21,6 +21,9 @@ import { openPostgres } from "./postgres_backend.ts";
 import { type MessageRow, quote, toMessageRow } from "./rows.ts";
 import { openSqlite } from "./sqlite_backend.ts";
 
+/** How long `close()` waits for the writes in progress before ending the pool. */
+const CLOSE_GRACE_MS = 5000;
+
 /**
  * What {@linkcode createDbPublisher} needs besides the options, normally
  * given by the plugin loader.
@@ -228,15 +231,27 @@ export class DbPublisher implements Publisher {
   }
 
   /**
-   * Waits for the writes in progress, then ends the connection pool or
-   * closes the SQLite database. A second call does nothing more.
+   * Waits for the writes in progress (at most 5 seconds), then ends the
+   * connection pool or closes the SQLite database; PostgreSQL statements
+   * still running after 5 more seconds are dropped with their connections.
+   * A second call does nothing more.
    *
    * @returns Resolves once everything is released.
    * @throws {Error} If the driver fails to close.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.allSettled(this.#inFlight);
+      // A write stuck without a signal must not hold the close forever: after
+      // the grace period the pool is ended, which stops it.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_GRACE_MS);
+      });
+      try {
+        await Promise.race([Promise.allSettled(this.#inFlight), grace]);
+      } finally {
+        clearTimeout(timer);
+      }
       await this.#backend.close();
     })();
     return this.#closing;

@@ -85,6 +85,9 @@ export type ResolvedDbOptions = Required<DbPublisherOptions>;
 
 const IDENTIFIER_PART = "[A-Za-z_][A-Za-z0-9_]{0,62}";
 const IDENTIFIER = new RegExp(`^${IDENTIFIER_PART}(\\.${IDENTIFIER_PART})?$`);
+// Query parameter names that may carry a credential: password, pass, pwd,
+// sslpassword, secret, token, key, api_key, auth...
+const SECRET_PARAMETER = /pass|pwd|secret|token|key|auth|credential/i;
 const NETWORK_SCHEMES = [
   "postgres:",
   "postgresql:",
@@ -223,6 +226,15 @@ export interface DbTarget {
   redact(text: string): string;
 }
 
+/** Decodes a query string part, `+` as a space; a bad escape stays as is. */
+function formDecode(part: string): string {
+  try {
+    return decodeURIComponent(part.replaceAll("+", " "));
+  } catch {
+    return part;
+  }
+}
+
 /**
  * Reads a database URL: which driver, the password to hide, and a masked
  * form to show in logs.
@@ -256,25 +268,44 @@ export function parseDbUrl(url: string): DbTarget {
   const parsed = new URL(url);
   const kind = parsed.protocol.startsWith("postgres") ? "postgres" : "mysql";
   const secrets = new Set<string>();
-  if (parsed.password) {
-    secrets.add(parsed.password);
+  const hide = (value: string): void => {
+    if (value === "") return;
+    secrets.add(value);
     try {
-      secrets.add(decodeURIComponent(parsed.password));
+      secrets.add(decodeURIComponent(value));
     } catch {
       // A malformed escape leaves only the raw form to hide.
     }
-  }
-  const redact = (text: string): string => {
-    let out = text;
-    for (const secret of secrets) out = out.replaceAll(secret, "***");
-    return out;
   };
+  hide(parsed.password);
   const masked = new URL(url);
   if (masked.password) masked.password = "***";
+  // Drivers also read credentials from the query string, such as
+  // `?password=...` or `?sslpassword=...`: mask those values as written.
+  if (masked.search.length > 1) {
+    const pairs = masked.search.slice(1).split("&").map((pair) => {
+      const at = pair.indexOf("=");
+      if (at < 0) return pair;
+      const name = formDecode(pair.slice(0, at));
+      const value = pair.slice(at + 1);
+      if (!SECRET_PARAMETER.test(name)) return pair;
+      hide(value);
+      hide(formDecode(value));
+      return `${pair.slice(0, at)}=***`;
+    });
+    masked.search = `?${pairs.join("&")}`;
+  }
+  // Longest first, so that a secret holding another is hidden whole.
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  const redact = (text: string): string => {
+    let out = text;
+    for (const secret of ordered) out = out.replaceAll(secret, "***");
+    return out;
+  };
   return {
     kind,
     url,
-    safeUrl: redact(masked.href.replace("%2A%2A%2A", "***")),
+    safeUrl: redact(masked.href.replaceAll("%2A%2A%2A", "***")),
     path: "",
     redact,
   };

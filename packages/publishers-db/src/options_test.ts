@@ -92,3 +92,25 @@ Deno.test("parseDbUrl() masks the password in every form it can appear", () => {
   );
   assert.equal(parseDbUrl("sqlite::memory:").path, ":memory:");
 });
+
+Deno.test("parseDbUrl() masks credentials given as query parameters", () => {
+  const target = parseDbUrl(
+    "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&password=hunter2q&sslpassword=k%2Fy&Token=t0k3n&application_name=w",
+  );
+  assert.equal(
+    target.safeUrl,
+    "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&password=***&sslpassword=***&Token=***&application_name=w",
+  );
+  assert.equal(
+    target.redact("hunter2q k/y k%2Fy t0k3n"),
+    "*** *** *** ***",
+  );
+  for (const name of ["pass", "pwd", "secret", "key", "api_key", "PASSWD"]) {
+    const url = `mysql://app@127.0.0.1/test?${name}=s3cr3tv4lue`;
+    const masked = parseDbUrl(url);
+    assert.equal(masked.safeUrl, `mysql://app@127.0.0.1/test?${name}=***`);
+    assert.ok(!masked.redact(`bad s3cr3tv4lue`).includes("s3cr3tv4lue"));
+  }
+  const both = parseDbUrl("mysql://app:a1b2c3@127.0.0.1/test?password=d4e5f6");
+  assert.equal(both.safeUrl, "mysql://app:***@127.0.0.1/test?password=***");
+});

@@ -27,6 +27,12 @@ export interface PostgresSettings {
 // too deep for jsonb).
 const DATA_CLASSES = new Set(["22", "23", "54"]);
 
+/** Seconds a cancelled statement may take to end before its connection is dropped. */
+const CANCEL_TIMEOUT_S = 2;
+
+/** Seconds `close()` lets running statements finish before dropping them. */
+const END_TIMEOUT_S = 5;
+
 /**
  * Makes a PostgreSQL backend. No connection opens until the first write.
  *
@@ -43,10 +49,17 @@ class PostgresBackend implements Backend {
 
   constructor(settings: PostgresSettings) {
     this.#table = quoteTable(settings.table, '"');
+    // postgres 4 or later is required: 3.4 crashed the process when a
+    // backend died inside a transaction (it wrote the ROLLBACK to a closed
+    // socket from a timer) and could leave a pooled connection hanging, or
+    // failing with the dead backend's error, after its backend was killed.
     this.#sql = postgres(settings.url, {
       max: settings.poolSize,
       connect_timeout: Math.max(1, Math.ceil(settings.connectTimeoutMs / 1000)),
       idle_timeout: 60,
+      // A statement cancelled because its signal aborted must end within
+      // this many seconds, or its connection is closed rather than reused.
+      cancel_timeout: CANCEL_TIMEOUT_S,
       fetch_types: false,
       onnotice: () => {},
       connection: { application_name: settings.applicationName },
@@ -131,6 +144,6 @@ class PostgresBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await this.#sql.end({ timeout: 5 });
+    await this.#sql.end({ timeout: END_TIMEOUT_S });
   }
 }

@@ -3,6 +3,7 @@ import postgres from "postgres";
 import {
   createMessage,
   describeError,
+  FanOutPublisher,
   isPermanentError,
   type Message,
 } from "@fanout/core";
@@ -202,4 +203,144 @@ Deno.test({
       await admin.end();
     }
   },
+});
+
+Deno.test({
+  name:
+    "DbPublisher.publishBatch() survives PostgreSQL connections killed during fan-out batches larger than one statement",
+  ignore: postgresql.ignore,
+  async fn() {
+    await using table = await postgresql.open();
+    const applicationName = `fanout-crash-${table.table}`;
+    const publisher = await table.publisher({ applicationName, poolSize: 4 });
+    const fanOut = new FanOutPublisher([{
+      name: "db",
+      publisher,
+      policy: {
+        batchSize: 800,
+        lingerMs: 10,
+        bufferSize: 4000,
+        timeoutMs: 5000,
+        maxAttempts: 100,
+        backoffMs: 10,
+        maxBackoffMs: 100,
+      },
+    }]);
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    let killed = 0;
+    let done = false;
+    const killer = (async () => {
+      while (!done) {
+        await delay(100);
+        const rows = await admin.unsafe(
+          `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+           WHERE application_name = $1`,
+          [applicationName],
+        );
+        killed += rows.filter((row) => row.ok === true).length;
+      }
+    })();
+
+    const pad = "b".repeat(2000);
+    try {
+      for (let round = 0; round < 2; round++) {
+        const reports = await Promise.all(
+          Array.from(
+            { length: 2000 },
+            (_, i) =>
+              fanOut.deliver(
+                createMessage({ id: `crash-${round}-${i}`, body: { i, pad } }),
+              ),
+          ),
+        );
+        assert.equal(reports.filter((report) => !report.ok).length, 0);
+      }
+    } finally {
+      done = true;
+      await killer;
+      await fanOut.close();
+      await publisher.close();
+      await admin.end();
+    }
+    assert.ok(killed > 0, "no connection was terminated");
+    assert.equal(await table.count(), 4000);
+  },
+});
+
+Deno.test({
+  name:
+    "DbPublisher.publishBatch() fails fast, and the next write succeeds, when its only PostgreSQL backend is terminated mid-write",
+  ignore: postgresql.ignore,
+  async fn() {
+    await using table = await postgresql.open();
+    const applicationName = `fanout-hang-${table.table}`;
+    const publisher = await table.publisher({ applicationName, poolSize: 1 });
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    const kill = () =>
+      admin.unsafe(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE application_name = $1`,
+        [applicationName],
+      );
+    const pad = "h".repeat(2000);
+    let failed = 0;
+    try {
+      for (let round = 0; round < 30; round++) {
+        const batch = Array.from(
+          { length: 400 },
+          (_, i) =>
+            createMessage({ id: `hang-${round}-${i}`, body: { i, pad } }),
+        );
+        const started = performance.now();
+        const outcome = publisher.publishBatch(batch, {
+          signal: AbortSignal.timeout(3000),
+        }).then(() => undefined, (error: unknown) => error);
+        await delay(3);
+        await kill();
+        const error = await outcome;
+        const elapsed = performance.now() - started;
+        if (error !== undefined) {
+          failed++;
+          assert.ok(error instanceof Error);
+          assert.notEqual(error.name, "TimeoutError", `round ${round} hung`);
+          assert.equal(isPermanentError(error), false, describeError(error));
+        }
+        assert.ok(elapsed < 2000, `round ${round} took ${elapsed} ms`);
+
+        const next = performance.now();
+        await publisher.publish(
+          createMessage({ id: `after-${round}`, body: round }),
+          { signal: AbortSignal.timeout(3000) },
+        );
+        assert.ok(performance.now() - next < 2000);
+      }
+      assert.ok(failed > 0, "no write was interrupted");
+    } finally {
+      await admin.end();
+    }
+    const closing = performance.now();
+    await publisher.close();
+    assert.ok(performance.now() - closing < 5000);
+  },
+});
+
+Deno.test("DbPublisher.publish() hides a password given in the PostgreSQL URL's query string", async () => {
+  const logger = recordingLogger();
+  await using publisher = await createDbPublisher({
+    url:
+      `postgres://fanout@127.0.0.1:1/test?sslmode=disable&password=${SECRET}`,
+    connectTimeoutMs: 2000,
+  }, { logger, destination: "pg" });
+  assert.equal(
+    publisher.safeUrl,
+    "postgres://fanout@127.0.0.1:1/test?sslmode=disable&password=***",
+  );
+  const error = await publisher.publish(createMessage({ id: "q", body: 1 }))
+    .then(() => assert.fail("the write succeeded"), (error: unknown) => error);
+  assert.ok(error instanceof Error);
+  assert.equal(isPermanentError(error), false);
+  assert.ok(!describeError(error).includes(SECRET), error.message);
+  assert.ok(!describeError(error.cause).includes(SECRET));
+  assert.ok(logger.lines.length > 0);
+  assert.ok(!logger.lines.join("\n").includes(SECRET));
 });
