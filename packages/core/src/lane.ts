@@ -173,7 +173,12 @@ export class Lane {
         return outcome;
       }
       if (!await this.#room(signal)) {
-        this.#fail(entry, this.#cancelled(message, signal, 0));
+        this.#fail(
+          entry,
+          this.#closed
+            ? new Error(this.#where(message, "the fan-out closed first"))
+            : this.#cancelled(message, signal, 0),
+        );
         return outcome;
       }
     }
