@@ -138,12 +138,17 @@ export async function main(args: string[]): Promise<number> {
   });
 
   const stopProducer = new AbortController();
-  let interrupts = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (): void => {
-    interrupts++;
-    if (interrupts > 1) Deno.exit(130);
+    // `deno task` passes a terminal's Ctrl-C on to the demo, which then
+    // sees it twice: only a signal a second or more after the first quits.
+    if (firstSignalAt !== undefined) {
+      if (performance.now() - firstSignalAt >= 1000) Deno.exit(130);
+      return;
+    }
+    firstSignalAt = performance.now();
     write(
-      "\nStopping: no more events; draining what was accepted (again to quit at once)",
+      "\nStopping: no more events; draining what was accepted (press Ctrl-C again after a second to quit at once)",
     );
     stopProducer.abort(new Error("interrupted"));
   };
@@ -190,7 +195,18 @@ export async function main(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
   report.summary(receipt, fanOut.destinations, config.deadLetters.path);
-  return receipt.unrecorded > 0 ? 1 : 0;
+  const deadLettered = receipt.deadLettered + report.rejectedInput;
+  if (deadLettered > 0 || receipt.unrecorded > 0) {
+    fail(
+      `${deadLettered} message(s) dead-lettered to ${config.deadLetters.path}${
+        receipt.unrecorded > 0
+          ? `, ${receipt.unrecorded} not even recorded (see the error log)`
+          : ""
+      }`,
+    );
+    return 1;
+  }
+  return 0;
 }
 
 /** Yields simulated events, evenly spread over `overMs`. */

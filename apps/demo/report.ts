@@ -55,6 +55,11 @@ export class DemoReport {
     });
   }
 
+  /** Input lines that could not become messages. */
+  get rejectedInput(): number {
+    return this.#rejectedInput;
+  }
+
   /** Marks the producer's start. */
   producerStarted(): void {
     this.#producerStart = performance.now();
@@ -142,7 +147,7 @@ export class DemoReport {
     print(`  pushed          ${this.#pushed}`);
     print(`  delivered       ${per("delivered")}`);
     print(
-      `  all delivered   ${receipt.delivered} of ${receipt.received} messages`,
+      `  all delivered   ${receipt.delivered} of ${receipt.received} messages (reached every required destination)`,
     );
     print(
       `  failed          ${

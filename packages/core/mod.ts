@@ -35,6 +35,7 @@ export * from "./src/events.ts";
 export {
   definePublisher,
   isPublisherPlugin,
+  numericString,
   type PluginCapabilities,
   type PluginContext,
   type PublisherPlugin,

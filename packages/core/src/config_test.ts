@@ -104,7 +104,10 @@ Deno.test("parseConfig() names a missing environment variable and its field", ()
     "publishers:\n  - use: ./x.ts\n    options: { url: 'postgres://app:${DB_PASSWORD}@127.0.0.1/app' }\n",
   );
   assert.equal(error.path, "publishers[0].options.url");
-  assert.match(error.message, /environment variable "DB_PASSWORD" is not set/);
+  assert.match(
+    error.message,
+    /fanout\.yaml: publishers\[0\]\.options\.url: environment variable "DB_PASSWORD" is not set$/,
+  );
 });
 
 Deno.test("parseConfig() refuses an empty file, a missing list and duplicate names", () => {

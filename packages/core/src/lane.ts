@@ -52,6 +52,8 @@ interface Entry {
  * holds only its own buffer and never the others'.
  */
 export class Lane {
+  // TODO: bound the buffer in bytes as well as in messages; only the message
+  // count is limited now, so very large bodies can still use much memory.
   readonly name: string;
   readonly policy: ResolvedPolicy;
   readonly #publisher: Publisher;

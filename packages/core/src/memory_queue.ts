@@ -72,6 +72,7 @@ export class MemoryQueue implements Source {
     }
     this.#capacity = capacity;
     this.#events = events;
+    this.#reportDepth();
   }
 
   /** The most messages the queue holds. */

@@ -245,3 +245,30 @@ export function formatPath(
   }
   return out;
 }
+
+/**
+ * Turns a string of digits into the number it spells and leaves any other
+ * value as it is. Values substituted from `${VAR}` in a configuration are
+ * strings, so a plugin's numeric options can accept them by running this
+ * first, as with zod's `z.preprocess(numericString, z.int())`.
+ *
+ * @example Accept a port from the environment
+ * ```ts
+ * import { numericString } from "@fanout/core";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(numericString(" 8125 "), 8125);
+ * assert.equal(numericString("-3"), -3);
+ * assert.equal(numericString("12ab"), "12ab");
+ * assert.equal(numericString(true), true);
+ * ```
+ *
+ * @param value Any option value.
+ * @returns The number, or the value unchanged.
+ * @since 0.1.0
+ */
+export function numericString(value: unknown): unknown {
+  return typeof value === "string" && /^\s*-?\d+\s*$/.test(value)
+    ? Number(value)
+    : value;
+}

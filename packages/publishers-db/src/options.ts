@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { StandardSchemaV1 } from "@fanout/core";
+import { numericString, type StandardSchemaV1 } from "@fanout/core";
 
 /**
  * The database URL used when none is given: a SQLite file next to the
@@ -149,11 +149,18 @@ const optionsSchema = z.strictObject({
     message:
       `table must be an SQL identifier: letters, digits and underscores, starting with a letter or underscore, at most 63 characters, with at most one dot before it to name a schema, such as "fanout_messages" or "events.fanout_messages"`,
   }),
-  maxBodyBytes: z.number().int().min(1).max(1024 * 1024 * 1024).default(
+  maxBodyBytes: z.preprocess(
+    numericString,
+    z.number().int().min(1).max(1024 * 1024 * 1024),
+  ).default(
     DEFAULT_MAX_BODY_BYTES,
   ),
-  poolSize: z.number().int().min(1).max(100).default(4),
-  connectTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+  poolSize: z.preprocess(numericString, z.number().int().min(1).max(100))
+    .default(4),
+  connectTimeoutMs: z.preprocess(
+    numericString,
+    z.number().int().min(1).max(600_000),
+  ).default(10_000),
   applicationName: z.string().min(1).max(63).default("fanout"),
 });
 

@@ -114,3 +114,19 @@ Deno.test("parseDbUrl() masks credentials given as query parameters", () => {
   const both = parseDbUrl("mysql://app:a1b2c3@127.0.0.1/test?password=d4e5f6");
   assert.equal(both.safeUrl, "mysql://app:***@127.0.0.1/test?password=***");
 });
+
+Deno.test("dbOptionsSchema accepts numbers given as strings, as after ${VAR} substitution", async () => {
+  const result = await validateWithSchema(dbOptionsSchema, {
+    url: "sqlite::memory:",
+    poolSize: "6",
+    connectTimeoutMs: " 2500 ",
+    maxBodyBytes: "1024",
+  });
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(result.value.poolSize, 6);
+  assert.equal(result.value.connectTimeoutMs, 2500);
+  assert.equal(result.value.maxBodyBytes, 1024);
+  const bad = await validateWithSchema(dbOptionsSchema, { poolSize: "six" });
+  assert.ok(!bad.ok);
+  assert.equal(bad.issues[0]?.path, "poolSize");
+});

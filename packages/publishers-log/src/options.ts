@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { numericString } from "@fanout/core";
 import { parseRedactPath } from "./redact.ts";
 
 /** Where the log lines go. */
@@ -110,12 +111,20 @@ export const logOptionsSchema = z.strictObject({
   path: z.string().min(1).optional(),
   format: z.enum(["pretty", "json"]).default(DEFAULT_FORMAT),
   redact: z.array(redactPath).default([]),
-  maxLineBytes: z.int().min(MIN_LINE_BYTES).max(2 ** 30).default(
+  maxLineBytes: z.preprocess(
+    numericString,
+    z.int().min(MIN_LINE_BYTES).max(2 ** 30),
+  ).default(
     DEFAULT_MAX_LINE_BYTES,
   ),
-  maxFileBytes: z.int().min(1).default(DEFAULT_MAX_FILE_BYTES),
-  maxFiles: z.int().min(0).max(1000).default(DEFAULT_MAX_FILES),
-  bufferBytes: z.int().min(1).max(2 ** 30).default(DEFAULT_BUFFER_BYTES),
+  maxFileBytes: z.preprocess(numericString, z.int().min(1)).default(
+    DEFAULT_MAX_FILE_BYTES,
+  ),
+  maxFiles: z.preprocess(numericString, z.int().min(0).max(1000)).default(
+    DEFAULT_MAX_FILES,
+  ),
+  bufferBytes: z.preprocess(numericString, z.int().min(1).max(2 ** 30))
+    .default(DEFAULT_BUFFER_BYTES),
 }).check((ctx) => {
   const { target, path } = ctx.value;
   if (target === "file" && path === undefined) {

@@ -102,3 +102,18 @@ Deno.test("resolveLogOptions() throws RangeError for sizes out of range and Type
     "a.log",
   );
 });
+
+Deno.test("logPlugin accepts sizes given as strings, as after ${VAR} substitution", async () => {
+  const result = await validateWithSchema(plugin.options, {
+    maxLineBytes: "4096",
+    maxFileBytes: "1048576",
+    maxFiles: "0",
+    bufferBytes: "65536",
+  });
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(result.value.maxLineBytes, 4096);
+  assert.equal(result.value.maxFiles, 0);
+  const bad = await validateWithSchema(plugin.options, { maxFiles: "1e3" });
+  assert.ok(!bad.ok);
+  assert.equal(bad.issues[0]?.path, "maxFiles");
+});

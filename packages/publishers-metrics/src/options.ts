@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { numericString } from "@fanout/core";
 import { BUILT_IN, BUILT_IN_TAGS, PROMETHEUS_ONLY } from "./built_in.ts";
 import type { MetricDef, SeriesKind } from "./metric.ts";
 import {
@@ -227,13 +228,7 @@ const TAG_PATH = /^(type|body(\.[^.]+)*|headers\..+)$/;
  * after `${VAR}` substitution in the configuration.
  */
 function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return z.preprocess(
-    (value) =>
-      typeof value === "string" && /^\s*\d+\s*$/.test(value)
-        ? Number(value)
-        : value,
-    z.int().min(min).max(max),
-  );
+  return z.preprocess(numericString, z.int().min(min).max(max));
 }
 
 const statsdSchema = z.strictObject({
