@@ -29,6 +29,17 @@ function gate() {
   return { open, opened };
 }
 
+/**
+ * Waits until `check` holds (at most two seconds), then a little longer so
+ * that a state that would go past it has the chance to.
+ */
+async function steady(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 function messages(count: number, prefix = "m"): Message[] {
   return Array.from(
     { length: count },
@@ -88,7 +99,7 @@ Deno.test("MemoryQueue.push() waits for room while a publisher is stalled, with 
       maxDepth = Math.max(maxDepth, queue.size);
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await steady(() => pushed >= 6 && fast.ids.length >= 2);
 
   // Two messages are in flight, four wait in the queue, the producer waits.
   assert.equal(pushed, 2 + 4);
@@ -300,7 +311,7 @@ Deno.test("Consumer keeps a slow best-effort destination from holding up the oth
   );
 
   for (const m of messages(100)) await queue.push(m);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await steady(() => fast.ids.length >= 100);
 
   // Every message reached the fast destination while the slow one held one
   // message, buffered five and dropped the rest.
@@ -344,7 +355,7 @@ Deno.test("Consumer lets a fast destination run ahead of a slow required one as 
       pushed++;
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await steady(() => fast.ids.length >= 30 && pushed >= 40);
 
   // Thirty messages are in flight: the fast destination has them all, the
   // slow one holds two, buffers twenty and makes eight wait for room; the
@@ -376,7 +387,7 @@ Deno.test("Consumer dead-letters what a full required destination drops by polic
   );
 
   for (const m of messages(5)) await queue.push(m);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await steady(() => consumer.stats.destinations.tight?.received === 5);
   stall.open();
   const receipt = await consumer.stop();
 
