@@ -114,11 +114,6 @@ export class Lane {
     this.#execute = (fn, signal) => combined.execute(fn, signal);
   }
 
-  /** The destination. */
-  get publisher(): Publisher {
-    return this.#publisher;
-  }
-
   /** Messages waiting in the buffer. */
   get buffered(): number {
     return this.#buffer.length - this.#head;
